@@ -1,0 +1,17 @@
+/**
+ * @packageDocumentation
+ * @lbkit/afpacket: Linux AF_PACKET raw sockets for Node.js (own Node-API addon), a classic BPF
+ * assembler with ready-made filters, interface information and an interface watcher.
+ */
+export { PacketSocket, PacketType } from './socket.js';
+export type { PacketSocketOptions, PacketSocketEvents, L2Transport } from './socket.js';
+export { BPF, assemble, interpret, ld, ldInd, ldxMsh, jeq, jset, ret } from './bpf.js';
+export type { BpfInstruction, LoadSize } from './bpf.js';
+export { arpFilter, arpRequestFilter, icmpv6NsFilter, icmpv6TypesFilter, ETH_P_ALL, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from './filters.js';
+export { interfaceInfo } from './iface.js';
+export type { InterfaceInfo } from './iface.js';
+export { InterfaceWatcher } from './watcher.js';
+export type { InterfaceWatcherEvents, InterfaceWatcherOptions } from './watcher.js';
+export { parseMac, formatMac, BROADCAST_MAC } from './mac.js';
+export { addonPath, loadAddon } from './native.js';
+export type { NativeSocket, NativeSocketCtor } from './native.js';

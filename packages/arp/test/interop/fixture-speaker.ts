@@ -1,0 +1,30 @@
+// Fixture run inside a node namespace: an ArpSpeaker on eth0 driven by stdin lines
+// (`announce IP`, `withdraw IP`, `stats`), reporting events on stdout.
+import { createInterface } from 'node:readline';
+import { ArpSpeaker } from '@lbkit/arp';
+
+const ifname = process.argv[2] ?? 'eth0';
+const out = (s: string): boolean => process.stdout.write(`${s}\n`);
+const speaker = new ArpSpeaker({ ifname, watchIntervalMs: 200 });
+speaker.on('reannounced', (ips) => out(`reannounced ${ips.join(',')}`));
+speaker.on('down', () => out('down'));
+speaker.on('error', (e) => out(`error ${e.message}`));
+speaker.start();
+out('ready');
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  const [cmd, arg] = line.trim().split(' ');
+  try {
+    if (cmd === 'announce') speaker.announce(arg!);
+    else if (cmd === 'withdraw') speaker.withdraw(arg!);
+    else if (cmd === 'stats') return out(`stats ${JSON.stringify(speaker.stats())}`);
+    else return out(`error unknown command ${cmd}`);
+    out(`ok ${cmd} ${arg}`);
+  } catch (e) {
+    out(`error ${(e as Error).message}`);
+  }
+});
+rl.on('close', () => {
+  speaker.close();
+  process.exit(0);
+});

@@ -1,0 +1,184 @@
+/** IPv4/IPv6 parsing and formatting with bigint values. */
+import type { Cidr, IPAddr, IPFamily } from './types.js';
+
+const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+function parseV4(s: string): bigint | undefined {
+  const m = V4.exec(s);
+  if (!m) return undefined;
+  let v = 0n;
+  for (let i = 1; i <= 4; i++) {
+    const p = m[i]!;
+    if (p.length > 1 && p[0] === '0') return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    v = (v << 8n) | BigInt(n);
+  }
+  return v;
+}
+
+function parseV6(s: string): bigint | undefined {
+  if (s.length < 2 || s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
+  let tail4: bigint | undefined;
+  let body = s;
+  const lastColon = s.lastIndexOf(':');
+  if (s.includes('.')) {
+    tail4 = parseV4(s.slice(lastColon + 1));
+    if (tail4 === undefined) return undefined;
+    body = s.slice(0, lastColon + 1) + '0:0';
+  }
+  const dbl = body.split('::');
+  if (dbl.length > 2) return undefined;
+  const grp = (t: string): string[] | undefined => (t === '' ? [] : t.split(':'));
+  const head = grp(dbl[0]!);
+  const tail = dbl.length === 2 ? grp(dbl[1]!) : [];
+  if (!head || !tail) return undefined;
+  const n = head.length + tail.length;
+  if (dbl.length === 1 ? n !== 8 : n > 7) return undefined;
+  const groups = [...head, ...Array<string>(8 - n).fill('0'), ...tail];
+  let v = 0n;
+  for (const g of groups) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+    v = (v << 16n) | BigInt(parseInt(g, 16));
+  }
+  if (tail4 !== undefined) v = (v & ~0xffffffffn) | tail4;
+  return v;
+}
+
+/** Parses an IP address; returns undefined when invalid (no zones, no leading zeros in IPv4). */
+export function tryParseIP(text: string): IPAddr | undefined {
+  const s = text.trim();
+  const v4 = parseV4(s);
+  if (v4 !== undefined) return { family: 'ipv4', value: v4 };
+  if (!s.includes(':')) return undefined;
+  const v6 = parseV6(s);
+  return v6 === undefined ? undefined : { family: 'ipv6', value: v6 };
+}
+
+/** Parses an IP address or throws `invalid IP address "x"`. */
+export function parseIP(text: string): IPAddr {
+  const ip = tryParseIP(text);
+  if (!ip) throw new Error(`invalid IP address ${JSON.stringify(text)}`);
+  return ip;
+}
+
+/** Number of bits of a family. */
+export function familyBits(f: IPFamily): number {
+  return f === 'ipv4' ? 32 : 128;
+}
+
+/** Formats an address (IPv6 in RFC 5952 canonical form). */
+export function formatIP(family: IPFamily, value: bigint): string {
+  if (family === 'ipv4') {
+    return `${(value >> 24n) & 255n}.${(value >> 16n) & 255n}.${(value >> 8n) & 255n}.${value & 255n}`;
+  }
+  const hex32 = value.toString(16).padStart(32, '0');
+  const g: number[] = [];
+  for (let i = 0; i < 32; i += 4) g.push(parseInt(hex32.slice(i, i + 4), 16));
+  let bestS = -1;
+  let bestL = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestL && j - i >= 2) { bestS = i; bestL = j - i; }
+    i = j;
+  }
+  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  if (bestS < 0) return hex(g);
+  return `${hex(g.slice(0, bestS))}::${hex(g.slice(bestS + bestL))}`;
+}
+
+/** Formats an {@link IPAddr}. */
+export function formatAddr(ip: IPAddr): string {
+  return formatIP(ip.family, ip.value);
+}
+
+/** Canonical text of an IP, or undefined when it does not parse. */
+export function canonicalIP(text: string): string | undefined {
+  const ip = tryParseIP(text);
+  return ip ? formatAddr(ip) : undefined;
+}
+
+/** True for IPv4 addresses ending in `.0` or `.255` (MetalLB's "buggy" IPs). */
+export function isBuggy(family: IPFamily, value: bigint): boolean {
+  if (family !== 'ipv4') return false;
+  const last = value & 255n;
+  return last === 0n || last === 255n;
+}
+
+/** Parses `addr/len` (host bits are masked, as Go's net.ParseCIDR does). Throws on error. */
+export function parseCidr(text: string): Cidr {
+  const s = text.trim();
+  const slash = s.indexOf('/');
+  if (slash < 0) throw new Error(`invalid CIDR ${JSON.stringify(text)}`);
+  const ip = tryParseIP(s.slice(0, slash));
+  const lenText = s.slice(slash + 1);
+  if (!ip || !/^\d{1,3}$/.test(lenText)) throw new Error(`invalid CIDR ${JSON.stringify(text)}`);
+  const bits = familyBits(ip.family);
+  const prefix = Number(lenText);
+  if (prefix > bits) throw new Error(`invalid CIDR ${JSON.stringify(text)}`);
+  return makeCidr(ip.family, ip.value, prefix);
+}
+
+/** Builds a CIDR from any address inside it and a prefix length. */
+export function makeCidr(family: IPFamily, value: bigint, prefix: number): Cidr {
+  const host = familyBits(family) - prefix;
+  const size = 1n << BigInt(host);
+  const first = (value >> BigInt(host)) << BigInt(host);
+  return { family, first, last: first + size - 1n, prefix, text: `${formatIP(family, first)}/${prefix}` };
+}
+
+/** Parses `start-end` (whitespace around `-` trimmed) and summarizes it into the minimal list of CIDRs. Throws on error. */
+export function parseRange(text: string): Cidr[] {
+  const parts = text.split('-');
+  if (parts.length !== 2) throw new Error(`invalid IP range ${JSON.stringify(text)}`);
+  const a = tryParseIP(parts[0]!);
+  const b = tryParseIP(parts[1]!);
+  if (!a) throw new Error(`invalid range start ${JSON.stringify(parts[0]!.trim())}`);
+  if (!b) throw new Error(`invalid range end ${JSON.stringify(parts[1]!.trim())}`);
+  if (a.family !== b.family) throw new Error(`range ${JSON.stringify(text)} mixes IPv4 and IPv6`);
+  if (a.value > b.value) throw new Error(`range start ${formatAddr(a)} is after range end ${formatAddr(b)}`);
+  return summarize(a.family, a.value, b.value);
+}
+
+/** Minimal list of CIDRs covering exactly [first, last]. */
+export function summarize(family: IPFamily, first: bigint, last: bigint): Cidr[] {
+  const bits = familyBits(family);
+  const out: Cidr[] = [];
+  let cur = first;
+  while (cur <= last) {
+    let host = 0;
+    while (host < bits) {
+      const size = 1n << BigInt(host + 1);
+      if (cur % size !== 0n || cur + size - 1n > last) break;
+      host++;
+    }
+    out.push(makeCidr(family, cur, bits - host));
+    cur += 1n << BigInt(host);
+  }
+  return out;
+}
+
+/** Parses one `spec.addresses` entry: a CIDR or a range. */
+export function parseAddressEntry(text: string): Cidr[] {
+  return text.includes('-') ? parseRange(text) : [parseCidr(text)];
+}
+
+/** Number of usable addresses of a CIDR, honouring avoidBuggyIPs for IPv4. */
+export function cidrCapacity(c: Cidr, avoidBuggyIPs: boolean): bigint {
+  const size = c.last - c.first + 1n;
+  if (!avoidBuggyIPs || c.family !== 'ipv4') return size;
+  if (c.prefix <= 24) return size - 2n * (1n << BigInt(24 - c.prefix));
+  let n = size;
+  if (isBuggy('ipv4', c.first)) n--;
+  if (c.last !== c.first && isBuggy('ipv4', c.last)) n--;
+  else if (c.last === c.first) return isBuggy('ipv4', c.first) ? 0n : 1n;
+  return n;
+}
+
+/** Clamp to Go's MaxInt64, as MetalLB's pool counters do. */
+export function saturateInt64(v: bigint): bigint {
+  const max = (1n << 63n) - 1n;
+  return v > max ? max : v;
+}

@@ -1,0 +1,188 @@
+/**
+ * A BGP backend driving Debian's GoBGP (`gobgpd` + `gobgp` CLI) per node: an alternative to
+ * @lbkit/bgp. Sessions are rendered into a TOML file (gobgpd restarted when they change; it never
+ * listens on 179); routes are added/removed through the gobgp CLI. Limitation: GoBGP has one
+ * global RIB, so every route goes to every session (BGPAdvertisement `peers` is not honoured).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { BgpRoute } from '../bgp-decision.js';
+import type { PeerConfig } from '../config.js';
+import { errMsg } from '../errors.js';
+import { nullLogger, type Logger } from '../log.js';
+import type { BgpAnnouncer } from '../speaker.js';
+
+const run = promisify(execFile);
+
+/** Options of {@link GobgpBgpAnnouncer}. */
+export interface GobgpOptions {
+  node: string;
+  /** gRPC API port on 127.0.0.1 (default 50051). */
+  apiPort?: number;
+  /** Router ID when the peers do not set one (default: first local IPv4 address). */
+  routerID?: string;
+  log?: Logger;
+}
+
+function tomlString(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** GoBGP-backed BGP announcer. */
+export class GobgpBgpAnnouncer implements BgpAnnouncer {
+  private child: ChildProcess | undefined;
+  private dir: string | undefined;
+  private sessionsKey = '';
+  private installed = new Map<string, string>();
+  private states: Array<{ peer: string; up: boolean; prefixes: number }> = [];
+  private names = new Map<string, string>();
+  private readonly port: number;
+  private readonly log: Logger;
+  private poll: NodeJS.Timeout | undefined;
+
+  /** @param opts node name, API port */
+  constructor(private readonly opts: GobgpOptions) {
+    this.port = opts.apiPort ?? 50051;
+    this.log = opts.log ?? nullLogger;
+  }
+
+  private async cli(args: string[]): Promise<string> {
+    const { stdout } = await run('gobgp', ['-u', '127.0.0.1', '-p', String(this.port), ...args], { timeout: 10_000 });
+    return stdout;
+  }
+
+  private async routerID(sessions: PeerConfig[]): Promise<string> {
+    const fromPeer = sessions.find((s) => s.routerID)?.routerID ?? this.opts.routerID;
+    if (fromPeer) return fromPeer;
+    const src = sessions.find((s) => s.sourceAddress && !s.sourceAddress.includes(':'))?.sourceAddress;
+    if (src) return src;
+    const { stdout } = await run('ip', ['-4', '-o', 'addr', 'show', 'scope', 'global']);
+    const m = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(stdout);
+    if (!m) throw new Error('gobgp backend: no IPv4 address for a router ID; set BGPPeer spec.routerID');
+    return m[1]!;
+  }
+
+  private async restart(sessions: PeerConfig[]): Promise<void> {
+    await this.stopDaemon();
+    this.installed.clear();
+    if (sessions.length === 0) return;
+    const rid = await this.routerID(sessions);
+    const asn = sessions[0]!.myASN;
+    const lines = ['[global.config]', `  as = ${asn}`, `  router-id = ${tomlString(rid)}`, '  port = -1', ''];
+    for (const s of sessions) {
+      lines.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = ${tomlString(s.peerAddress)}`, `    peer-as = ${s.peerASN}`);
+      if (s.myASN !== asn) lines.push(`    local-as = ${s.myASN}`);
+      if (s.password) lines.push(`    auth-password = ${tomlString(s.password)}`);
+      lines.push('  [neighbors.timers.config]', `    hold-time = ${s.holdTime}`, `    keepalive-interval = ${Math.max(1, s.keepaliveTime)}`, '    connect-retry = 1');
+      lines.push('  [neighbors.transport.config]', `    remote-port = ${s.peerPort}`);
+      if (s.sourceAddress) lines.push(`    local-address = ${tomlString(s.sourceAddress)}`);
+      if (s.ebgpMultiHop) lines.push('  [neighbors.ebgp-multihop.config]', '    enabled = true', '    multihop-ttl = 255');
+      lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', '      afi-safi-name = "ipv4-unicast"');
+      lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', '      afi-safi-name = "ipv6-unicast"', '');
+    }
+    this.dir ??= mkdtempSync(join(tmpdir(), 'lbkit-gobgp-'));
+    const file = join(this.dir, 'gobgpd.toml');
+    writeFileSync(file, lines.join('\n'));
+    this.child = spawn('gobgpd', ['-f', file, '-t', 'toml', '--api-hosts', `127.0.0.1:${this.port}`, '--log-level', 'warn', '--pprof-disable'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child.stderr?.on('data', (d: Buffer) => this.log.log('debug', 'gobgpd', { out: d.toString().trim() }));
+    this.child.on('exit', (code) => this.log.log('info', 'gobgpd exited', { code }));
+    this.child.on('error', (e) => this.log.log('error', 'gobgpd failed to start', { err: errMsg(e) }));
+    const t0 = Date.now();
+    for (;;) {
+      try {
+        await this.cli(['global']);
+        break;
+      } catch (e) {
+        if (Date.now() - t0 > 15_000) throw new Error(`gobgpd did not start: ${errMsg(e)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    this.log.log('info', 'gobgpd started', { routerID: rid, peers: sessions.map((s) => s.name) });
+    clearInterval(this.poll);
+    this.poll = setInterval(() => void this.refreshStates(), 2000);
+    this.poll.unref?.();
+  }
+
+  private async refreshStates(): Promise<void> {
+    try {
+      const out = JSON.parse(await this.cli(['neighbor', '-j'])) as Array<{ state?: { neighbor_address?: string; session_state?: number | string }; afi_safis?: Array<{ state?: { advertised?: number } }> }>;
+      this.states = out.map((n) => {
+        const addr = n.state?.neighbor_address ?? '';
+        const st = n.state?.session_state;
+        return { peer: this.names.get(addr) ?? addr, up: st === 6 || st === 'established' || st === 'ESTABLISHED', prefixes: (n.afi_safis ?? []).reduce((a, s) => a + (s.state?.advertised ?? 0), 0) };
+      });
+    } catch {
+      /* daemon restarting */
+    }
+  }
+
+  /** @inheritdoc */
+  async update(sessions: PeerConfig[], routesByPeer: Map<string, BgpRoute[]>): Promise<void> {
+    const key = JSON.stringify(sessions.map((s) => ({ ...s, name: '' })));
+    this.names = new Map(sessions.map((s) => [s.peerAddress, s.name]));
+    if (key !== this.sessionsKey) {
+      this.sessionsKey = key;
+      await this.restart(sessions);
+    }
+    if (!this.child) return;
+    // union over peers (single RIB)
+    const want = new Map<string, string[]>();
+    for (const routes of routesByPeer.values())
+      for (const r of routes) {
+        const args: string[] = [];
+        if (r.localPref !== undefined) args.push('local-pref', String(r.localPref));
+        if (r.communities.length) args.push('community', r.communities.join(','));
+        if (r.largeCommunities.length) args.push('large-community', r.largeCommunities.join(','));
+        want.set(r.prefix, args);
+      }
+    for (const [prefix, args] of want) {
+      const sig = args.join(' ');
+      if (this.installed.get(prefix) === sig) continue;
+      const afi = prefix.includes(':') ? 'ipv6' : 'ipv4';
+      try {
+        if (this.installed.has(prefix)) await this.cli(['global', 'rib', 'del', '-a', afi, prefix]);
+        await this.cli(['global', 'rib', 'add', '-a', afi, prefix, ...args]);
+        this.installed.set(prefix, sig);
+      } catch (e) {
+        this.log.log('error', 'gobgp route add failed', { prefix, err: errMsg(e) });
+      }
+    }
+    for (const prefix of [...this.installed.keys()]) {
+      if (want.has(prefix)) continue;
+      await this.cli(['global', 'rib', 'del', '-a', prefix.includes(':') ? 'ipv6' : 'ipv4', prefix]).catch((e) => this.log.log('error', 'gobgp route del failed', { prefix, err: errMsg(e) }));
+      this.installed.delete(prefix);
+    }
+  }
+
+  /** @inheritdoc */
+  sessionStates(): Array<{ peer: string; up: boolean; prefixes: number }> {
+    return this.states;
+  }
+
+  private async stopDaemon(): Promise<void> {
+    clearInterval(this.poll);
+    const c = this.child;
+    this.child = undefined;
+    if (!c || c.exitCode !== null) return;
+    c.kill('SIGTERM');
+    await new Promise((r) => {
+      const t = setTimeout(() => {
+        c.kill('SIGKILL');
+        r(undefined);
+      }, 3000);
+      c.once('exit', () => {
+        clearTimeout(t);
+        r(undefined);
+      });
+    });
+  }
+
+  /** @inheritdoc */
+  async close(): Promise<void> {
+    await this.stopDaemon();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,64 @@
+/** Factories that build the speaker's backends for `lbkitd`. */
+import { nullLogger, type Logger } from '../log.js';
+import type { BgpAnnouncer, L2Announcer, Membership } from '../speaker.js';
+import { KernelL2Announcer } from './kernel-l2.js';
+import { SerfMembership } from './serf-membership.js';
+export { createAllocator } from './allocator.js';
+
+/** Whether a command is on PATH. */
+async function onPath(bin: string): Promise<boolean> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => execFile('sh', ['-c', 'command -v "$1"', 'sh', bin], (err) => resolve(!err)));
+}
+
+/** L2 backends: `lbkit` (@lbkit/arp + @lbkit/ndp, user-space responders) or `kernel` (VIP on the NIC + arping). */
+export type L2Backend = 'lbkit' | 'kernel';
+/** Membership backends: `lbkit` (@lbkit/memberlist) or `serf` (Debian serf agent). */
+export type MembershipBackend = 'lbkit' | 'serf';
+
+/** Creates the L2 announcer. */
+export async function createL2Announcer(o: { interfaces: string[]; log?: Logger; backend?: L2Backend; onGratuitous?: (ip: string) => void }): Promise<L2Announcer> {
+  const backend = o.backend ?? 'lbkit';
+  if (backend === 'kernel' && !(await onPath('arping'))) o.log?.log('warn', 'kernel L2 backend: arping not found, no gratuitous ARP will be sent');
+  if (backend === 'kernel') return new KernelL2Announcer({ interfaces: o.interfaces, log: o.log ?? nullLogger, onGratuitous: o.onGratuitous });
+  const { LbkitL2Announcer } = await import('./lbkit-l2.js');
+  const a = new LbkitL2Announcer({ interfaces: o.interfaces, log: o.log ?? nullLogger, onGratuitous: o.onGratuitous });
+  await a.start();
+  return a;
+}
+
+/** BGP backends: `lbkit` (@lbkit/bgp) or `gobgp` (Debian gobgpd driven through its CLI). */
+export type BgpBackend = 'lbkit' | 'gobgp';
+
+/** Creates the BGP announcer. */
+export async function createBgpAnnouncer(o: { node: string; log?: Logger; backend?: BgpBackend }): Promise<BgpAnnouncer> {
+  if (o.backend === 'gobgp') {
+    if (!(await onPath('gobgpd')) || !(await onPath('gobgp'))) throw new Error('gobgp backend: gobgpd/gobgp not found on PATH (Debian package gobgpd)');
+    const { GobgpBgpAnnouncer } = await import('./gobgp-bgp.js');
+    return new GobgpBgpAnnouncer({ node: o.node, log: o.log ?? nullLogger });
+  }
+  const { LbkitBgpAnnouncer } = await import('./lbkit-bgp.js');
+  const a = new LbkitBgpAnnouncer({ node: o.node, log: o.log ?? nullLogger });
+  await a.start();
+  return a;
+}
+
+/** Creates and starts the membership agent. */
+export async function createMembership(o: { node: string; bind: string; join: string[]; secret?: string; log?: Logger; backend?: MembershipBackend }): Promise<Membership> {
+  if ((o.backend ?? 'lbkit') === 'serf') {
+    if (!(await onPath('serf'))) throw new Error('serf backend: serf not found on PATH (Debian package serf)');
+    const m = new SerfMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger, profile: 'local' });
+    await m.start();
+    return m;
+  }
+  const { LbkitMembership } = await import('./lbkit-membership.js');
+  const m = new LbkitMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger });
+  await m.start();
+  return m;
+}
+
+/** Which lbkit package backends are integrated in this build (the others are placeholders). */
+export async function availableBackends(): Promise<{ l2: boolean; bgp: boolean; membership: boolean }> {
+  const [l2, bgp, ml] = await Promise.all([import('./lbkit-l2.js'), import('./lbkit-bgp.js'), import('./lbkit-membership.js')]);
+  return { l2: l2.INTEGRATED, bgp: bgp.INTEGRATED, membership: ml.INTEGRATED };
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+/**
+ * `lbkitd`: the lbkit reference daemon. Runs MetalLB's controller and/or speaker on objects from a
+ * YAML file or a Kubernetes API server. See `lbkitd --help`.
+ */
+import { writeFileSync, renameSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseArgs, USAGE, UsageError, type LbkitdArgs } from './args.js';
+import { Daemon } from '../daemon.js';
+import { errMsg } from '../errors.js';
+import { jsonLogger, type Logger } from '../log.js';
+import { metallbMetrics, Registry, serveMetrics } from '../metrics.js';
+import { KubeSource } from '../source/kube.js';
+import { YamlFileSource } from '../source/yaml.js';
+import type { ObjectSource } from '../source/source.js';
+import { availableBackends, createAllocator, createBgpAnnouncer, createL2Announcer, createMembership } from '../adapters/index.js';
+import type { BgpAnnouncer, L2Announcer, Membership } from '../speaker.js';
+import { keyOf } from '../types.js';
+
+/** Runs the daemon until SIGTERM/SIGINT; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let args: LbkitdArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`lbkitd: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const log = jsonLogger({ node: args.node || undefined }, args.logLevel);
+  process.on('unhandledRejection', (e) => log.log('error', 'unhandled rejection', { err: errMsg(e) }));
+  const registry = new Registry();
+  const metrics = metallbMetrics(registry);
+
+  let source: ObjectSource;
+  if (args.config) {
+    source = new YamlFileSource(args.config, {
+      namespace: args.namespace,
+      onEvent: (e) => log.log(e.type === 'Warning' ? 'warn' : 'info', 'event', { ...e }),
+    });
+  } else {
+    const kc = new KubeConfig();
+    if (args.kubeconfig) kc.loadFromFile(args.kubeconfig);
+    else kc.loadFromCluster();
+    source = new KubeSource(kc, { namespace: args.namespace, podName: process.env.METALLB_POD_NAME, podUID: process.env.METALLB_POD_UID, log });
+  }
+
+  let l2: L2Announcer | undefined;
+  let bgp: BgpAnnouncer | undefined;
+  let membership: Membership | undefined;
+  const closers: Array<() => Promise<void> | void> = [];
+  if (args.mode !== 'controller') {
+    const have = await availableBackends();
+    const l2Backend = args.l2Backend === 'auto' ? (have.l2 ? 'lbkit' : 'kernel') : args.l2Backend;
+    const mlBackend = args.membershipBackend === 'auto' ? (have.membership ? 'lbkit' : 'serf') : args.membershipBackend;
+    const bgpBackend = args.bgpBackend === 'auto' ? (have.bgp ? 'lbkit' : 'gobgp') : args.bgpBackend;
+    log.log('info', 'speaker backends', { l2: l2Backend, membership: args.memberlistBind ? mlBackend : 'disabled', bgp: bgpBackend });
+    l2 = await createL2Announcer({ interfaces: args.interfaces, log: log.child({ component: 'l2' }), backend: l2Backend, onGratuitous: (ip) => metrics.gratuitousSent.inc({ ip }) });
+    try {
+      bgp = await createBgpAnnouncer({ node: args.node, log: log.child({ component: 'bgp' }), backend: bgpBackend });
+    } catch (e) {
+      log.log('warn', 'BGP disabled: backend unavailable', { err: errMsg(e) });
+    }
+    if (args.memberlistBind) membership = await createMembership({ node: args.node, bind: args.memberlistBind, join: args.memberlistJoin, secret: args.memberlistSecret, log: log.child({ component: 'memberlist' }), backend: mlBackend });
+    else log.log('warn', 'when memberlist is disabled, the speaker must run on all nodes (every Node object is a candidate)');
+  }
+  const daemon = new Daemon({
+    source,
+    node: args.node,
+    mode: args.mode,
+    allocator: args.mode !== 'speaker' ? await createAllocator() : undefined,
+    l2,
+    bgp,
+    membership,
+    metrics,
+    log,
+    loadBalancerClass: args.lbClass,
+    namespace: args.namespace,
+    drainMs: args.drainMs,
+  });
+
+  if (args.metricsPort > 0) {
+    const srv = await serveMetrics(registry, args.metricsPort, args.metricsHost);
+    closers.push(() => new Promise<void>((r) => srv.close(() => r())));
+    log.log('info', 'metrics listening', { port: args.metricsPort });
+  }
+
+  let lastState = '';
+  const writeState = (): void => {
+    if (!args.stateFile) return;
+    const state = {
+      node: args.node,
+      services: daemon.services().map((s) => ({
+        service: keyOf(s),
+        ingress: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter(Boolean),
+        pool: s.metadata?.annotations?.['metallb.io/ip-allocated-from-pool'],
+      })),
+      l2: Object.fromEntries(daemon.speaker?.l2Announced() ?? []),
+      answering: daemon.speaker?.answeringIPs() ?? [],
+      bgp: Object.fromEntries(daemon.speaker?.bgpAnnounced() ?? []),
+      members: membership?.members() ?? null,
+      configError: daemon.lastConfigError ?? null,
+    };
+    const text = JSON.stringify(state, null, 1);
+    if (text === lastState) return;
+    lastState = text;
+    try {
+      writeFileSync(args.stateFile + '.tmp', text);
+      renameSync(args.stateFile + '.tmp', args.stateFile);
+    } catch (e) {
+      log.log('warn', 'state file write failed', { err: errMsg(e) });
+    }
+  };
+
+  // handle SIGTERM/SIGINT from the start: a signal during startup must still shut down cleanly
+  let signalled: string | undefined;
+  let onSignal: ((sig: string) => void) | undefined;
+  const early = (sig: string) => {
+    signalled ??= sig;
+    onSignal?.(sig);
+  };
+  process.once('SIGTERM', () => early('SIGTERM'));
+  process.once('SIGINT', () => early('SIGINT'));
+  try {
+    await daemon.start();
+  } catch (e) {
+    log.log('error', 'startup failed', { err: errMsg(e) });
+    await daemon.stop().catch(() => {});
+    for (const c of closers) await c();
+    return 1;
+  }
+  // Discovery (MetalLB lists speaker pods; lbkitd uses the Node objects' InternalIP): without
+  // explicit --memberlist-join, join every known node's address on the memberlist port, now and
+  // every minute, like MetalLB's periodic re-join.
+  let joinTimer: NodeJS.Timeout | undefined;
+  if (membership?.join && args.memberlistBind && args.memberlistJoin.length === 0) {
+    const port = args.memberlistBind.split(':').pop();
+    const rejoin = () => {
+      const members = new Set(membership!.members());
+      const seeds = daemon
+        .nodes()
+        .filter((n) => n.metadata?.name && !members.has(n.metadata.name))
+        .map((n) => n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address)
+        .filter((a): a is string => !!a)
+        .map((a) => (a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`));
+      if (seeds.length) void membership!.join!(seeds);
+    };
+    rejoin();
+    joinTimer = setInterval(rejoin, 60_000);
+    joinTimer.unref?.();
+  }
+  log.log('info', 'lbkitd started', { mode: args.mode, source: args.config ?? args.kubeconfig ?? 'in-cluster' });
+  const stateTimer = setInterval(writeState, 100);
+  writeState();
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.log('info', 'shutting down', { signal: sig, drainMs: args.drainMs });
+      try {
+        await daemon.stop();
+      } catch (e) {
+        log.log('error', 'shutdown error', { err: errMsg(e) });
+      }
+      clearInterval(stateTimer);
+      clearInterval(joinTimer);
+      writeState();
+      for (const c of closers) await c();
+      log.log('info', 'stopped');
+      resolve(0);
+    };
+    onSignal = (sig) => void stop(sig);
+    if (signalled) void stop(signalled);
+  });
+}
+
+/** Logger type re-export for embedding. */
+export type { Logger };
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`lbkitd: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,99 @@
+/**
+ * Layer 2 announcement decision (`speaker/layer2_controller.go` ShouldAnnounce): a stateless
+ * election every speaker computes identically; the first candidate announces.
+ */
+import { createHash } from 'node:crypto';
+import { poolForIP, type Config, type L2AdConfig } from './config.js';
+import { excludedFromLB, hasServingEndpoint, networkUnavailable, nodesWithServingEndpoints } from './endpoints.js';
+import { canonicalIP } from './ip.js';
+import { matchAny, matchSelector } from './labels.js';
+import { sharingKey } from './service.js';
+import type { EndpointSlice, Node, Service } from './types.js';
+
+/** Inputs of an L2 decision for one service on one node. */
+export interface L2DecisionInput {
+  /** This speaker's node name. */
+  myNode: string;
+  svc: Service;
+  /** The service's ingress IPs (at least one). */
+  ips: string[];
+  config: Config;
+  /** Node objects by name. */
+  nodes: Map<string, Node>;
+  /** The service's EndpointSlices. */
+  slices: EndpointSlice[];
+  /** Live speaker names from memberlist (alive or suspect), or null when memberlist is disabled. */
+  members: string[] | null;
+  /** `--ignore-exclude-lb` */
+  ignoreExcludeLB?: boolean;
+}
+
+/** Outcome: announce (with the interface restriction, empty = all) or a MetalLB reason. */
+export type L2Decision =
+  | { announce: true; interfaces: string[]; candidates: string[] }
+  | { announce: false; reason: string; candidates: string[] };
+
+/** sha256(node + "#" + ip) as hex, the tie-break of the election. */
+export function electionHash(node: string, ip: string): string {
+  return createHash('sha256').update(`${node}#${ip}`).digest('hex');
+}
+
+/**
+ * Orders candidates as MetalLB does: higher preference score first, then ascending bytes of
+ * sha256(node + "#" + ip) where ip is the canonical (Go) string of the first ingress IP.
+ */
+export function sortL2Candidates(ip: string, nodes: string[], scores: Map<string, number> = new Map()): string[] {
+  const canon = canonicalIP(ip) ?? ip;
+  return nodes
+    .map((n) => ({ n, s: scores.get(n) ?? 0, h: electionHash(n, canon) }))
+    .sort((a, b) => b.s - a.s || (a.h < b.h ? -1 : a.h > b.h ? 1 : 0))
+    .map((x) => x.n);
+}
+
+/** L2Advertisements that apply to the service (its pool, and service selectors). */
+export function l2AdsFor(cfg: Config, svc: Service, ips: string[]): L2AdConfig[] {
+  const pool = ips.length ? poolForIP(cfg, ips[0]!) : undefined;
+  if (!pool) return [];
+  return cfg.l2Advertisements.filter((a) => a.pools.includes(pool.name) && matchAny(a.serviceSelectors, svc.metadata?.labels));
+}
+
+function adCovers(ad: L2AdConfig, node: Node | undefined): boolean {
+  return node !== undefined && matchAny(ad.nodeSelectors, node.metadata?.labels);
+}
+
+/** The L2 decision for this node. */
+export function shouldAnnounceL2(inp: L2DecisionInput): L2Decision {
+  const { myNode, svc, config, nodes } = inp;
+  if (!hasServingEndpoint(inp.slices)) return { announce: false, reason: 'notOwner', candidates: [] };
+  const ads = l2AdsFor(config, svc, inp.ips);
+  if (sharingKey(svc) !== '' && ads.some((a) => a.serviceSelectors.length > 0))
+    return { announce: false, reason: 'sharedIPWithServiceSelector', candidates: [] };
+  const mine = ads.filter((a) => adCovers(a, nodes.get(myNode)));
+  if (mine.length === 0) return { announce: false, reason: 'noMatchingAdvertisement', candidates: [] };
+  const base = inp.members ?? [...nodes.keys()];
+  let cands = [...new Set(base)].filter((n) => {
+    const node = nodes.get(n);
+    if (networkUnavailable(node)) return false;
+    if (!inp.ignoreExcludeLB && excludedFromLB(node)) return false;
+    return ads.some((a) => adCovers(a, node));
+  });
+  if (svc.spec?.externalTrafficPolicy === 'Local') {
+    const local = nodesWithServingEndpoints(inp.slices);
+    cands = cands.filter((n) => local.has(n));
+  }
+  if (cands.length === 0) return { announce: false, reason: 'notOwner', candidates: [] };
+  const scores = new Map<string, number>();
+  for (const n of cands) {
+    let s = 0;
+    const node = nodes.get(n);
+    for (const a of ads) {
+      if (!adCovers(a, node)) continue;
+      for (const p of a.preferredNodeSelectors) if (matchSelector(p.preference, node?.metadata?.labels)) s += p.weight;
+    }
+    scores.set(n, s);
+  }
+  const ordered = sortL2Candidates(inp.ips[0]!, cands, scores);
+  if (ordered[0] !== myNode) return { announce: false, reason: 'notOwner', candidates: ordered };
+  const interfaces = mine.some((a) => a.interfaces.length === 0) ? [] : [...new Set(mine.flatMap((a) => a.interfaces))];
+  return { announce: true, interfaces, candidates: ordered };
+}

@@ -1,0 +1,46 @@
+/** Event recording and status writing interfaces shared by the controller and speaker. */
+import type { KubeObject, Service } from './types.js';
+
+/** Kubernetes event type. */
+export type EventType = 'Normal' | 'Warning';
+
+/** One recorded event. */
+export interface RecordedEvent {
+  type: EventType;
+  reason: string;
+  message: string;
+  /** `namespace/name` of the involved object */
+  object: string;
+  kind: string;
+}
+
+/** Where events go (Kubernetes Events, logs, or memory in tests). */
+export interface EventRecorder {
+  /** Records one event about `obj`. Must not throw. */
+  event(obj: KubeObject, type: EventType, reason: string, message: string): void;
+}
+
+/** Writes a service's status and the `ip-allocated-from-pool` annotation back to the source. */
+export interface StatusWriter {
+  /** Persists `svc.status` and `svc.metadata.annotations` (the whole object is given). */
+  updateServiceStatus(svc: Service): Promise<void>;
+}
+
+/** An EventRecorder that keeps events in memory (tests, YAML mode, `lbkitd` logging). */
+export class MemoryEventRecorder implements EventRecorder {
+  /** All events in order. */
+  readonly events: RecordedEvent[] = [];
+  /** Optional hook called for each event. */
+  constructor(private readonly onEvent?: (e: RecordedEvent) => void) {}
+  /** @inheritdoc */
+  event(obj: KubeObject, type: EventType, reason: string, message: string): void {
+    const ns = obj.metadata?.namespace;
+    const e: RecordedEvent = { type, reason, message, object: ns ? `${ns}/${obj.metadata?.name}` : (obj.metadata?.name ?? ''), kind: obj.kind ?? 'Service' };
+    this.events.push(e);
+    try {
+      this.onEvent?.(e);
+    } catch {
+      /* an observer must never break the caller */
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * @packageDocumentation
+ * `@lbkit/kube-adapter`: MetalLB-compatible controller (IP assignment) and speaker (L2 election,
+ * BGP decisions) over Kubernetes or YAML objects, plus the `lbkitd` daemon's building blocks.
+ */
+export * from './types.js';
+export * from './errors.js';
+export * from './ip.js';
+export * from './labels.js';
+export * from './duration.js';
+export * from './config.js';
+export * from './service.js';
+export * from './endpoints.js';
+export * from './allocator.js';
+export { MetalLbAllocator } from './allocator-impl.js';
+export * from './events.js';
+export * from './controller.js';
+export * from './election.js';
+export * from './bgp-decision.js';
+export * from './speaker.js';
+export * from './metrics.js';
+export * from './log.js';
+export * from './daemon.js';
+export * from './source/source.js';
+export { YamlFileSource, parseYamlObjects, YamlSourceError, type YamlSourceOptions } from './source/yaml.js';
+export { KubeSource, type KubeSourceOptions } from './source/kube.js';
+export { availableBackends, createAllocator, createBgpAnnouncer, createL2Announcer, createMembership, type L2Backend, type MembershipBackend, type BgpBackend } from './adapters/index.js';
+export { KernelL2Announcer, eligibleInterfaces, type KernelL2Options } from './adapters/kernel-l2.js';
+export { IpamAllocator } from './adapters/ipam-allocator.js';
+export { SerfMembership, metallbMemberlistKey, type SerfOptions } from './adapters/serf-membership.js';
+export { GobgpBgpAnnouncer, type GobgpOptions } from './adapters/gobgp-bgp.js';

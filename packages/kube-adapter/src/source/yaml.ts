@@ -1,0 +1,220 @@
+/**
+ * ObjectSource reading a multi-document YAML file (any of the supported kinds, `kind: List`
+ * too), watched with fs.watch and re-parsed on change. A bad file is reported through onError and
+ * the last good state is kept. Status written by the controller is kept in an overlay that
+ * survives re-parses.
+ */
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { MemoryEventRecorder, type EventRecorder, type RecordedEvent, type StatusWriter } from '../events.js';
+import type { SpeakerStatusSink } from '../speaker.js';
+import { emptySnapshot, keyOf, type KubeObject, type Service, type Snapshot } from '../types.js';
+import { Listeners, type ObjectSource } from './source.js';
+
+const KIND_TO_FIELD: Record<string, keyof Snapshot> = {
+  Service: 'services',
+  EndpointSlice: 'endpointSlices',
+  Node: 'nodes',
+  Namespace: 'namespaces',
+  IPAddressPool: 'pools',
+  L2Advertisement: 'l2Advertisements',
+  BGPAdvertisement: 'bgpAdvertisements',
+  BGPPeer: 'bgpPeers',
+  Community: 'communities',
+  BFDProfile: 'bfdProfiles',
+};
+
+const NAMESPACED = new Set(['Service', 'EndpointSlice', 'IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'Community', 'BFDProfile']);
+
+/** Error in a YAML input: names the file, the document index and, when known, the object. */
+export class YamlSourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'YamlSourceError';
+  }
+}
+
+/**
+ * Parses YAML text into a snapshot. Throws {@link YamlSourceError} naming the document and field.
+ * @param defaultNamespace namespace given to namespaced objects without one (Services default to `default`)
+ */
+export function parseYamlObjects(text: string, file = '<input>', defaultNamespace = 'metallb-system'): Snapshot {
+  const snap = emptySnapshot();
+  const docs = parseAllDocuments(text);
+  const list = Array.isArray(docs) ? docs : [docs];
+  const seen = new Set<string>();
+  const add = (o: unknown, where: string): void => {
+    if (o === null || o === undefined) return;
+    if (typeof o !== 'object' || Array.isArray(o)) throw new YamlSourceError(`${where}: expected a Kubernetes object (a map), got ${Array.isArray(o) ? 'a list' : typeof o}`);
+    const obj = o as KubeObject;
+    if (obj.kind === 'List' || (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items))) {
+      const items = obj.items as unknown[];
+      items.forEach((it, i) => add(it, `${where}.items[${i}]`));
+      return;
+    }
+    if (typeof obj.kind !== 'string') throw new YamlSourceError(`${where}: missing field "kind"`);
+    const field = KIND_TO_FIELD[obj.kind];
+    if (!field) throw new YamlSourceError(`${where}: unsupported kind ${JSON.stringify(obj.kind)} (supported: ${Object.keys(KIND_TO_FIELD).join(', ')})`);
+    if (!obj.metadata || typeof obj.metadata !== 'object' || typeof obj.metadata.name !== 'string' || obj.metadata.name === '')
+      throw new YamlSourceError(`${where}: ${obj.kind}: missing field "metadata.name"`);
+    if (NAMESPACED.has(obj.kind) && !obj.metadata.namespace) obj.metadata.namespace = obj.kind === 'Service' || obj.kind === 'EndpointSlice' ? 'default' : defaultNamespace;
+    if (obj.metadata.labels !== undefined && (typeof obj.metadata.labels !== 'object' || obj.metadata.labels === null))
+      throw new YamlSourceError(`${where}: ${obj.kind} ${keyOf(obj)}: metadata.labels must be a map`);
+    if (obj.metadata.annotations !== undefined && (typeof obj.metadata.annotations !== 'object' || obj.metadata.annotations === null))
+      throw new YamlSourceError(`${where}: ${obj.kind} ${keyOf(obj)}: metadata.annotations must be a map`);
+    if (obj.kind === 'Service') {
+      const s = obj as Service;
+      if (s.spec !== undefined && (typeof s.spec !== 'object' || s.spec === null)) throw new YamlSourceError(`${where}: Service ${keyOf(obj)}: spec must be a map`);
+      if (s.spec?.ports !== undefined && !Array.isArray(s.spec.ports)) throw new YamlSourceError(`${where}: Service ${keyOf(obj)}: spec.ports must be a list`);
+      for (const [i, p] of (s.spec?.ports ?? []).entries())
+        if (!p || typeof p !== 'object' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
+          throw new YamlSourceError(`${where}: Service ${keyOf(obj)}: spec.ports[${i}].port must be an integer 1..65535`);
+    }
+    if (obj.kind === 'EndpointSlice' && obj.endpoints !== undefined && !Array.isArray(obj.endpoints))
+      throw new YamlSourceError(`${where}: EndpointSlice ${keyOf(obj)}: endpoints must be a list`);
+    const id = `${obj.kind}/${keyOf(obj)}`;
+    if (seen.has(id)) throw new YamlSourceError(`${where}: duplicate ${obj.kind} ${keyOf(obj)}`);
+    seen.add(id);
+    (snap[field] as KubeObject[]).push(obj);
+  };
+  list.forEach((d, i) => {
+    const where = `${file}: document ${i + 1}`;
+    if (d.errors.length) throw new YamlSourceError(`${where}: YAML syntax error: ${d.errors[0]!.message}`);
+    add(d.toJS(), where);
+  });
+  return snap;
+}
+
+/** Options of {@link YamlFileSource}. */
+export interface YamlSourceOptions {
+  /** Watch the file for changes (default true). */
+  watch?: boolean;
+  /** Namespace for metallb.io objects without one (default `metallb-system`). */
+  namespace?: string;
+  /** Called for every event recorded. */
+  onEvent?: (e: RecordedEvent) => void;
+  /** Debounce of file events in ms (default 100). */
+  debounceMs?: number;
+}
+
+/** The YAML file ObjectSource. */
+export class YamlFileSource implements ObjectSource {
+  private snap: Snapshot = emptySnapshot();
+  private lastText: string | null = null;
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly changes = new Listeners<[Snapshot]>();
+  private readonly errors = new Listeners<[Error]>();
+  /** Status overlay: service key → status + pool annotation written by the controller. */
+  private readonly overlay = new Map<string, { status: Service['status']; annotations: Record<string, string> }>();
+  /** ServiceL2Status objects (service key → node → interfaces). */
+  readonly l2Statuses = new Map<string, Map<string, string[]>>();
+  /** ServiceBGPStatus objects (service key → node → peers). */
+  readonly bgpStatuses = new Map<string, Map<string, string[]>>();
+  readonly events: MemoryEventRecorder;
+  readonly statusWriter: StatusWriter;
+  readonly speakerStatus: SpeakerStatusSink;
+  private readonly path: string;
+
+  /** @param path the YAML file */
+  constructor(path: string, private readonly opts: YamlSourceOptions = {}) {
+    this.path = resolve(path);
+    this.events = new MemoryEventRecorder(opts.onEvent);
+    this.statusWriter = {
+      updateServiceStatus: async (svc: Service) => {
+        const key = keyOf(svc);
+        this.overlay.set(key, { status: structuredClone(svc.status ?? {}), annotations: { ...(svc.metadata?.annotations ?? {}) } });
+        const i = this.snap.services.findIndex((s) => keyOf(s) === key);
+        if (i >= 0) this.snap.services[i] = this.applyOverlay(this.snap.services[i]!);
+        this.changes.emit(this.snap);
+      },
+    };
+    const put = (m: Map<string, Map<string, string[]>>, svc: Service, node: string, v: string[] | null) => {
+      const key = keyOf(svc);
+      const inner = m.get(key) ?? new Map<string, string[]>();
+      if (v === null) inner.delete(node);
+      else inner.set(node, v);
+      if (inner.size) m.set(key, inner);
+      else m.delete(key);
+    };
+    this.speakerStatus = {
+      setL2Status: (svc, node, ifs) => put(this.l2Statuses, svc, node, ifs),
+      setBgpStatus: (svc, node, peers) => put(this.bgpStatuses, svc, node, peers),
+    };
+  }
+
+  private applyOverlay(s: Service): Service {
+    const o = this.overlay.get(keyOf(s));
+    if (!o) return s;
+    const c = structuredClone(s);
+    c.status = structuredClone(o.status);
+    c.metadata = { ...(c.metadata ?? {}), annotations: { ...o.annotations } };
+    return c;
+  }
+
+  /** @inheritdoc */
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  /** @inheritdoc */
+  onChange(cb: (snap: Snapshot) => void): void {
+    this.changes.add(cb);
+  }
+
+  /** @inheritdoc */
+  onError(cb: (err: Error) => void): void {
+    this.errors.add(cb);
+  }
+
+  /** Reads and parses the file; returns true when the state changed. Throws on a bad file. */
+  reload(): boolean {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (e) {
+      throw new YamlSourceError(`${this.path}: cannot read: ${(e as Error).message}`);
+    }
+    if (text === this.lastText) return false;
+    const snap = parseYamlObjects(text, this.path, this.opts.namespace);
+    // Overlay entries of services whose spec no longer exists are dropped.
+    const keys = new Set(snap.services.map(keyOf));
+    for (const k of [...this.overlay.keys()]) if (!keys.has(k)) this.overlay.delete(k);
+    snap.services = snap.services.map((s) => this.applyOverlay(s));
+    this.snap = snap;
+    this.lastText = text;
+    return true;
+  }
+
+  /** @inheritdoc */
+  async start(): Promise<void> {
+    this.reload();
+    if (this.opts.watch === false) return;
+    // Watch the directory: editors and `mv` replace the file, which a file watch would lose.
+    this.watcher = watch(dirname(this.path), (_ev, name) => {
+      if (name && name.toString() !== basename(this.path)) return;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.onFileEvent(), this.opts.debounceMs ?? 100);
+    });
+    this.watcher.on('error', (e) => this.errors.emit(e));
+  }
+
+  private onFileEvent(): void {
+    try {
+      if (this.reload()) this.changes.emit(this.snap);
+    } catch (e) {
+      this.errors.emit(e as Error);
+    }
+  }
+
+  /** @inheritdoc */
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}
+
+/** Re-export for convenience. */
+export type { EventRecorder };

@@ -1,0 +1,123 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAllocator } from '../src/adapters/allocator.js';
+import { Daemon } from '../src/daemon.js';
+import { metallbMetrics, Registry } from '../src/metrics.js';
+import { KubeSource } from '../src/source/kube.js';
+import { YamlFileSource } from '../src/source/yaml.js';
+import type { L2Announcer } from '../src/speaker.js';
+import { FakeApiServer } from './fake-apiserver.js';
+
+async function until<T>(fn: () => T | undefined | false | null, ms = 15_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false && v !== null) return v;
+    if (Date.now() - t0 > ms) throw new Error('timeout');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const YAML = (addresses: string) => `
+kind: IPAddressPool
+metadata: { name: pool1, namespace: metallb-system }
+spec: { addresses: ["${addresses}"] }
+---
+kind: L2Advertisement
+metadata: { name: l2, namespace: metallb-system }
+---
+kind: Node
+metadata: { name: n1 }
+---
+kind: Service
+metadata: { name: web, namespace: default }
+spec: { type: LoadBalancer, clusterIP: 10.96.0.5, ports: [{ port: 80 }] }
+---
+kind: Service
+metadata: { name: db, namespace: default }
+spec: { type: LoadBalancer, clusterIP: 10.96.0.6, ports: [{ port: 5432 }] }
+---
+kind: EndpointSlice
+metadata: { name: web-1, namespace: default, labels: { kubernetes.io/service-name: web } }
+endpoints: [{ addresses: [10.244.0.1], nodeName: n1 }]
+`;
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('Daemon with a YAML source (controller + speaker in one process)', () => {
+  it('assigns, announces, survives a bad config (stale) and follows pool changes', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'kube-daemon-'));
+    dirs.push(d);
+    const f = join(d, 'c.yaml');
+    writeFileSync(f, YAML('192.168.10.0/31'));
+    const announced = new Set<string>();
+    const l2: L2Announcer = { announce: (ip) => void announced.add(ip), withdraw: (ip) => void announced.delete(ip), close: () => {} };
+    const reg = new Registry();
+    const src = new YamlFileSource(f, { debounceMs: 20 });
+    const dm = new Daemon({ source: src, node: 'n1', mode: 'all', allocator: createAllocator(), l2, metrics: metallbMetrics(reg) });
+    await dm.start();
+    try {
+      const ips = () => Object.fromEntries(dm.services().map((s) => [s.metadata!.name, s.status?.loadBalancer?.ingress?.map((i) => i.ip) ?? []]));
+      expect(ips()).toEqual({ db: ['192.168.10.0'], web: ['192.168.10.1'] });
+      // only web has an endpoint: only web's IP is announced
+      expect([...announced]).toEqual(['192.168.10.1']);
+      expect(reg.render()).toContain('metallb_allocator_addresses_in_use_total{pool="pool1"} 2');
+      expect(reg.render()).toContain('metallb_k8s_client_config_loaded_bool 1');
+      // a config error: previous config kept, stale=1, assignments intact
+      writeFileSync(f, YAML('192.168.10.0/33'));
+      await until(() => dm.lastConfigError);
+      expect(dm.lastConfigError).toContain('IPAddressPool metallb-system/pool1: spec.addresses[0]: invalid CIDR "192.168.10.0/33"');
+      expect(reg.render()).toContain('metallb_k8s_client_config_stale_bool 1');
+      expect(ips()).toEqual({ db: ['192.168.10.0'], web: ['192.168.10.1'] });
+      // shrink the pool: db keeps .0, web loses .1 and gets nothing (pending)
+      writeFileSync(f, YAML('192.168.10.0/32'));
+      await until(() => dm.lastConfigError === undefined && ips().web!.length === 0);
+      expect(ips()).toEqual({ db: ['192.168.10.0'], web: [] });
+      await until(() => announced.size === 0);
+      expect(src.events.events.some((e) => e.reason === 'AllocationFailed' && e.object === 'default/web')).toBe(true);
+      expect(reg.render()).toContain('metallb_k8s_client_config_stale_bool 0');
+    } finally {
+      await dm.stop();
+    }
+  });
+});
+
+describe('Daemon with a Kubernetes source (controller mode)', () => {
+  it('services get IPs written back through the API; events are created; deletion frees the IP', async () => {
+    const api = new FakeApiServer();
+    await api.start();
+    const CORE = '/api/v1';
+    const MLB = '/apis/metallb.io/v1beta1';
+    api.put(MLB, 'ipaddresspools', { apiVersion: 'metallb.io/v1beta1', metadata: { name: 'p', namespace: 'metallb-system' }, spec: { addresses: ['10.10.0.0/32'] } });
+    api.put(CORE, 'services', { apiVersion: 'v1', metadata: { name: 'a', namespace: 'default' }, spec: { type: 'LoadBalancer', clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1'], ports: [{ port: 80, protocol: 'TCP' }] } });
+    const kc = new KubeConfig();
+    kc.loadFromOptions({ clusters: [{ name: 'f', server: api.url, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'c', cluster: 'f', user: 'u' }], currentContext: 'c' });
+    const dm = new Daemon({ source: new KubeSource(kc), node: '', mode: 'controller', allocator: createAllocator(), log: process.env.KUBE_DEBUG ? (await import('../src/log.js')).jsonLogger() : undefined });
+    await dm.start();
+    try {
+      const ingress = (n: string) => (api.get(CORE, 'services', 'default', n)?.status as { loadBalancer?: { ingress?: Array<{ ip: string }> } } | undefined)?.loadBalancer?.ingress?.[0]?.ip;
+      await until(() => ingress('a') === '10.10.0.0');
+      expect((api.get(CORE, 'services', 'default', 'a')!.metadata.annotations as Record<string, string>)['metallb.io/ip-allocated-from-pool']).toBe('p');
+      await until(() => api.list(CORE, 'events').some((e) => e.reason === 'IPAllocated'));
+      // a second service cannot get an IP: Warning event
+      api.put(CORE, 'services', { apiVersion: 'v1', metadata: { name: 'b', namespace: 'default' }, spec: { type: 'LoadBalancer', clusterIP: '10.96.0.2', clusterIPs: ['10.96.0.2'], ports: [{ port: 80, protocol: 'TCP' }] } });
+      await until(() => api.list(CORE, 'events').some((e) => e.reason === 'AllocationFailed' && (e.involvedObject as { name: string }).name === 'b'));
+      expect(ingress('b')).toBeUndefined();
+      // IPAddressPool status counters (merge PATCH on /status)
+      await until(() => (api.get(MLB, 'ipaddresspools', 'metallb-system', 'p')?.status as Record<string, number> | undefined)?.assignedIPv4 === 1);
+      expect(api.get(MLB, 'ipaddresspools', 'metallb-system', 'p')!.status).toEqual({ assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 0, availableIPv6: 0 });
+      // delete a: b gets the IP (ReprocessAll)
+      api.remove(CORE, 'services', 'default', 'a');
+      await until(() => ingress('b') === '10.10.0.0');
+    } finally {
+      await dm.stop();
+      await api.stop();
+    }
+  });
+});

@@ -1,0 +1,70 @@
+/** Test helpers: object builders. */
+import type { EndpointSlice, IPAddressPool, L2Advertisement, Node, Service, Snapshot } from '../src/types.js';
+import { emptySnapshot } from '../src/types.js';
+
+export const NS = 'metallb-system';
+
+export function pool(name: string, addresses: string[], spec: IPAddressPool['spec'] = {}, labels?: Record<string, string>): IPAddressPool {
+  return { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace: NS, ...(labels ? { labels } : {}) }, spec: { addresses, ...spec } };
+}
+
+export function l2ad(name: string, spec: L2Advertisement['spec'] = {}): L2Advertisement {
+  return { kind: 'L2Advertisement', metadata: { name, namespace: NS }, spec };
+}
+
+export function node(name: string, labels: Record<string, string> = {}, conditions: Array<{ type: string; status: string }> = []): Node {
+  return { kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } }, status: { conditions } };
+}
+
+export function svc(name: string, opts: {
+  ns?: string;
+  clusterIPs?: string[];
+  ingress?: string[];
+  etp?: 'Local' | 'Cluster';
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  type?: string;
+  policy?: string;
+  lbIP?: string;
+  ports?: Array<{ port: number; protocol?: string }>;
+  selector?: Record<string, string>;
+  ipFamilies?: string[];
+} = {}): Service {
+  const s: Service = {
+    kind: 'Service',
+    metadata: { name, namespace: opts.ns ?? 'default' },
+    spec: {
+      type: opts.type ?? 'LoadBalancer',
+      ports: opts.ports ?? [{ port: 80, protocol: 'TCP' }],
+    },
+  };
+  if (opts.clusterIPs !== undefined) {
+    s.spec!.clusterIPs = opts.clusterIPs;
+    if (opts.clusterIPs.length) s.spec!.clusterIP = opts.clusterIPs[0];
+  } else {
+    s.spec!.clusterIP = '10.96.0.1';
+    s.spec!.clusterIPs = ['10.96.0.1'];
+  }
+  if (opts.etp) s.spec!.externalTrafficPolicy = opts.etp;
+  if (opts.annotations) s.metadata!.annotations = { ...opts.annotations };
+  if (opts.labels) s.metadata!.labels = { ...opts.labels };
+  if (opts.policy) s.spec!.ipFamilyPolicy = opts.policy;
+  if (opts.ipFamilies) s.spec!.ipFamilies = opts.ipFamilies;
+  if (opts.lbIP) s.spec!.loadBalancerIP = opts.lbIP;
+  if (opts.selector) s.spec!.selector = opts.selector;
+  if (opts.ingress) s.status = { loadBalancer: { ingress: opts.ingress.map((ip) => (ip.startsWith('host:') ? { hostname: ip.slice(5) } : { ip })) } };
+  return s;
+}
+
+export function slice(svcName: string, eps: Array<{ node: string; ready?: boolean; serving?: boolean; addr?: string }>, ns = 'default'): EndpointSlice {
+  return {
+    kind: 'EndpointSlice',
+    metadata: { name: `${svcName}-${Math.random().toString(36).slice(2, 7)}`, namespace: ns, labels: { 'kubernetes.io/service-name': svcName } },
+    addressType: 'IPv4',
+    endpoints: eps.map((e, i) => ({ addresses: [e.addr ?? `10.244.0.${i + 1}`], nodeName: e.node, conditions: { ready: e.ready ?? true, ...(e.serving !== undefined ? { serving: e.serving } : {}) } })),
+  };
+}
+
+export function snap(parts: Partial<Snapshot>): Snapshot {
+  return { ...emptySnapshot(), ...parts };
+}

@@ -1,0 +1,95 @@
+/**
+ * End-to-end BGP: 3 node namespaces run lbkitd from one YAML file (controller + speaker) and peer
+ * with FRR in a router namespace; the router must install an ECMP route to the service IP over all
+ * three nodes (with the Community alias value), and drop a node when its lbkitd stops. Runs once
+ * with the @lbkit/bgp backend and once with the GoBGP backend.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInterop } from '../../../../test-utils/env.js';
+import { sh } from '../../../../test-utils/netns.js';
+import { Cluster, ensureBuilt, until } from './cluster.js';
+import { frrConf, startFrr } from './frr.js';
+
+const yaml = (nodes: string[]) => `
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: bgp-pool, namespace: metallb-system }
+spec: { addresses: ["10.96.10.0/28"] }
+---
+apiVersion: metallb.io/v1beta1
+kind: Community
+metadata: { name: c, namespace: metallb-system }
+spec: { communities: [{ name: vip, value: "64512:100" }] }
+---
+apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: { name: bgp, namespace: metallb-system }
+spec: { ipAddressPools: [bgp-pool], communities: [vip] }
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: { name: tor, namespace: metallb-system }
+spec: { myASN: 64513, peerASN: 64512, peerAddress: 10.77.0.1, holdTime: 9s }
+---
+${nodes.map((n) => `kind: Node\nmetadata: { name: ${n} }\n---`).join('\n')}
+kind: Service
+metadata: { name: api, namespace: default }
+spec: { type: LoadBalancer, clusterIP: 10.43.0.11, ports: [{ port: 8080 }] }
+---
+kind: EndpointSlice
+metadata: { name: api-1, namespace: default, labels: { kubernetes.io/service-name: api } }
+endpoints:
+${nodes.map((n, i) => `  - { addresses: [10.244.${i}.3], nodeName: ${n} }`).join('\n')}
+`;
+
+function nexthops(routeText: string): string[] {
+  return [...routeText.matchAll(/via (\d+\.\d+\.\d+\.\d+)/g)].map((m) => m[1]!).sort();
+}
+
+for (const backend of ['lbkit', 'gobgp'] as const)
+describeInterop(`lbkitd BGP ECMP (${backend} backend) against FRR`, { root: true, bins: ['ip', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra', ...(backend === 'gobgp' ? ['gobgpd', 'gobgp'] : [])] }, () => {
+  const c = new Cluster({ nodes: 3, router: '10.77.0.1/24', args: () => ['--bgp-backend', backend, '--l2-backend', 'kernel', '--log-level', 'warn'] });
+  let frrPids: number[] = [];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    await c.up(yaml(['node1', 'node2', 'node3']));
+    frrPids = await startFrr(c.router, `${c.dir}/frr`, frrConf(`${c.dir}/frr`, 64512, '10.77.0.1', 64513, '10.77.0.0/24'));
+    for (const n of c.nodes) c.startLbkitd(n);
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const p of frrPids)
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    await c.down();
+  }, 60_000);
+
+  it('the router gets an ECMP route to the VIP over every node, with the community', async () => {
+    const vip = await until(() => c.state(c.nodes[0]!)?.services.find((s) => s.service === 'default/api')?.ingress[0], 30_000, 'assignment');
+    expect(vip).toBe('10.96.10.0');
+    const t0 = Date.now();
+    const route = await until(async () => {
+      const r = await sh('ip', ['route', 'show', `${vip}/32`], { ns: c.router });
+      return nexthops(r).length === 3 ? r : undefined;
+    }, 90_000, 'ECMP route with 3 next hops', 200);
+    console.log(`[kube-e2e] ${backend}: FRR ECMP route after ${Date.now() - t0} ms:\n${route}`);
+    expect(nexthops(route)).toEqual(['10.77.0.11', '10.77.0.12', '10.77.0.13']);
+    const vty = await sh('vtysh', ['--vty_socket', `${c.dir}/frr`, '-c', `show bgp ipv4 unicast ${vip}/32 json`], { ns: c.router });
+    const j = JSON.parse(vty) as { paths: Array<{ community?: { string: string } }> };
+    expect(j.paths).toHaveLength(3);
+    for (const p of j.paths) expect(p.community?.string).toBe('64512:100');
+
+    // a node's lbkitd stops: its path disappears
+    const n3 = c.nodes[2]!;
+    n3.lbkitd!.kill('SIGTERM');
+    const after = await until(async () => {
+      const r = await sh('ip', ['route', 'show', `${vip}/32`], { ns: c.router });
+      return nexthops(r).length === 2 ? r : undefined;
+    }, 60_000, 'route with 2 next hops', 200);
+    expect(nexthops(after)).toEqual(['10.77.0.11', '10.77.0.12']);
+  }, 240_000);
+});

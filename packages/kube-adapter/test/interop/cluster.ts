@@ -1,0 +1,172 @@
+/**
+ * Test cluster for lbkitd end-to-end tests: a switch namespace with a bridge, a client namespace
+ * and N node namespaces, each node running a tiny HTTP server that answers its node name and an
+ * lbkitd reading the same YAML file. Everything is prefixed `lbk-kube-<tag>-*` and torn down by
+ * Topology.destroy() (processes killed by PID).
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sh, Topology } from '../../../../test-utils/netns.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const PKG = join(here, '..', '..');
+export const LBKITD = join(PKG, 'dist', 'cli', 'lbkitd.js');
+
+/** Builds dist when any src file is newer than lbkitd.js (tests spawn the built daemon). */
+export function ensureBuilt(): void {
+  const newest = (d: string): number => Math.max(0, ...readdirSync(d, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(d, e.name)) : statSync(join(d, e.name)).mtimeMs)));
+  let built = 0;
+  try {
+    built = statSync(LBKITD).mtimeMs;
+  } catch {
+    /* not built */
+  }
+  if (newest(join(PKG, 'src')) <= built) return;
+  // unit and interop projects may call this at the same time: serialise the build with a lock dir
+  const lock = join(tmpdir(), 'kube-adapter-build.lock');
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() - t0 > 300_000) throw new Error(`ensureBuilt: lock ${lock} held for 5 minutes`);
+      execFileSync('sleep', ['0.5']);
+    }
+  }
+  try {
+    let again = 0;
+    try {
+      again = statSync(LBKITD).mtimeMs;
+    } catch {
+      /* not built */
+    }
+    if (newest(join(PKG, 'src')) > again) execFileSync('npx', ['tsc', '-b', PKG], { cwd: join(PKG, '..', '..'), stdio: 'inherit', timeout: 300_000 });
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+export interface ClusterNode {
+  name: string;
+  ns: string;
+  ip: string;
+  mac: string;
+  lbkitd?: ChildProcess;
+  http?: ChildProcess;
+  stateFile: string;
+  logs: string[];
+}
+
+export interface ClusterOptions {
+  nodes: number;
+  /** lbkitd extra args per node */
+  args?: (n: ClusterNode, all: ClusterNode[]) => string[];
+  /** Local route for the VIP range on every node (so any node can serve a VIP it is given). */
+  vipRange?: string;
+  /** Add a router namespace on the bridge with this address (e.g. 10.77.0.1/24). */
+  router?: string;
+}
+
+const SUBNET = '10.77.0';
+
+export class Cluster {
+  readonly topo = new Topology('kube');
+  readonly dir = mkdtempSync(join(tmpdir(), 'kube-e2e-'));
+  readonly nodes: ClusterNode[] = [];
+  sw = '';
+  client = '';
+  router = '';
+  yaml = join(this.dir, 'cluster.yaml');
+
+  constructor(private readonly opts: ClusterOptions) {}
+
+  async up(yamlText: string): Promise<void> {
+    writeFileSync(this.yaml, yamlText);
+    this.sw = await this.topo.addNamespace('sw');
+    await this.topo.addBridge(this.sw);
+    await sh('ip', ['link', 'set', 'br0', 'type', 'bridge', 'mcast_snooping', '0'], { ns: this.sw });
+    this.client = await this.topo.addNamespace('c');
+    await this.topo.connect(this.client, 'eth0', this.sw, 'br0', [`${SUBNET}.10/24`]);
+    if (this.opts.router) {
+      this.router = await this.topo.addNamespace('r');
+      await this.topo.connect(this.router, 'eth0', this.sw, 'br0', [this.opts.router]);
+      await sh('sysctl', ['-qw', 'net.ipv4.fib_multipath_hash_policy=1', 'net.ipv4.ip_forward=1'], { ns: this.router });
+    }
+    for (let i = 1; i <= this.opts.nodes; i++) {
+      const ns = await this.topo.addNamespace(`n${i}`);
+      const ip = `${SUBNET}.${10 + i}`;
+      const mac = await this.topo.connect(ns, 'eth0', this.sw, 'br0', [`${ip}/24`]);
+      // only answer ARP for addresses configured on the receiving interface: VIPs are answered by lbkit
+      await sh('sysctl', ['-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.eth0.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2'], { ns });
+      if (this.opts.vipRange) await sh('ip', ['route', 'add', 'local', this.opts.vipRange, 'dev', 'lo'], { ns });
+      this.nodes.push({ name: `node${i}`, ns, ip, mac, stateFile: join(this.dir, `node${i}.state.json`), logs: [] });
+    }
+  }
+
+  /** Starts the per-node HTTP server answering the node name on :8080. */
+  startHttp(n: ClusterNode): void {
+    const code = "require('http').createServer((q,s)=>{s.setHeader('connection','close');s.end(process.argv[1])}).listen(8080,'0.0.0.0')";
+    n.http = this.topo.spawnIn(n.ns, process.execPath, ['-e', code, n.name]);
+  }
+
+  startLbkitd(n: ClusterNode): void {
+    const extra = this.opts.args?.(n, this.nodes) ?? [];
+    rmSync(n.stateFile, { force: true });
+    const child = this.topo.spawnIn(n.ns, process.execPath, [LBKITD, '--config', this.yaml, '--node', n.name, '--metrics-port', '0', '--state-file', n.stateFile, ...extra]);
+    child.stdout?.on('data', (d: Buffer) => n.logs.push(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => n.logs.push(d.toString()));
+    n.lbkitd = child;
+  }
+
+  state(n: ClusterNode): { l2: Record<string, string[]>; answering: string[]; bgp: Record<string, unknown[]>; services: Array<{ service: string; ingress: string[]; pool?: string }>; members: string[] | null } | undefined {
+    try {
+      return JSON.parse(readFileSync(n.stateFile, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** One HTTP GET from the client; returns the body or null. */
+  async curl(vip: string, timeoutS = 0.5): Promise<string | null> {
+    try {
+      return (await sh('curl', ['-s', '--max-time', String(timeoutS), `http://${vip}:8080/`], { ns: this.client, timeoutMs: 5000 })).trim() || null;
+    } catch {
+      return null;
+    }
+  }
+
+  async down(): Promise<void> {
+    // graceful stop first, so lbkitd reaps the daemons it started (serf, gobgpd)
+    const alive = this.nodes.map((n) => n.lbkitd).filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null);
+    await Promise.all(
+      alive.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 8000);
+            p.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
+    await this.topo.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls fn until it returns a value (not undefined/null/false) or times out. */
+export async function until<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms: number, what: string, stepMs = 50): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== null && v !== false) return v as T;
+    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}

@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.js';
+import { MemoryEventRecorder } from '../src/events.js';
+import { metallbMetrics, Registry } from '../src/metrics.js';
+import { Speaker, type BgpAnnouncer, type L2Announcer, type Membership, type SpeakerStatusSink } from '../src/speaker.js';
+import type { PeerConfig } from '../src/config.js';
+import type { BgpRoute } from '../src/bgp-decision.js';
+import { electionHash } from '../src/election.js';
+import { l2ad, NS, node, pool, slice, snap, svc } from './helpers.js';
+
+class FakeL2 implements L2Announcer {
+  readonly log: string[] = [];
+  readonly active = new Set<string>();
+  announce(ip: string, ifs: string[]) {
+    this.active.add(ip);
+    this.log.push(`announce ${ip} ${ifs.join(',')}`);
+  }
+  withdraw(ip: string) {
+    this.active.delete(ip);
+    this.log.push(`withdraw ${ip}`);
+  }
+  close() {}
+}
+
+class FakeBgp implements BgpAnnouncer {
+  sessions: string[] = [];
+  routes = new Map<string, BgpRoute[]>();
+  update(s: PeerConfig[], r: Map<string, BgpRoute[]>) {
+    this.sessions = s.map((p) => p.name);
+    this.routes = r;
+  }
+  sessionStates() {
+    return this.sessions.map((p) => ({ peer: p, up: true, prefixes: this.routes.get(p)?.length ?? 0 }));
+  }
+  close() {}
+}
+
+class FakeMembers implements Membership {
+  cbs: Array<() => void> = [];
+  left = false;
+  constructor(public list: string[]) {}
+  members() {
+    return this.list;
+  }
+  onChange(cb: () => void) {
+    this.cbs.push(cb);
+  }
+  set(list: string[]) {
+    this.list = list;
+    for (const cb of this.cbs) cb();
+  }
+  async leave() {
+    this.left = true;
+  }
+  async close() {}
+}
+
+class FakeStatus implements SpeakerStatusSink {
+  l2 = new Map<string, string[]>();
+  bgp = new Map<string, string[]>();
+  setL2Status(s: { metadata?: { name?: string } }, n: string, ifs: string[] | null) {
+    const k = `${s.metadata?.name}@${n}`;
+    if (ifs) this.l2.set(k, ifs);
+    else this.l2.delete(k);
+  }
+  setBgpStatus(s: { metadata?: { name?: string } }, n: string, peers: string[] | null) {
+    const k = `${s.metadata?.name}@${n}`;
+    if (peers) this.bgp.set(k, peers);
+    else this.bgp.delete(k);
+  }
+}
+
+const VIP = '192.168.10.0';
+const nodes = ['n1', 'n2', 'n3'].map((n) => node(n));
+const order = ['n1', 'n2', 'n3'].sort((a, b) => (electionHash(a, VIP) < electionHash(b, VIP) ? -1 : 1));
+const cfg = parseConfig(
+  snap({
+    pools: [pool('p', ['192.168.10.0/24'])],
+    l2Advertisements: [l2ad('l2')],
+    bgpAdvertisements: [{ kind: 'BGPAdvertisement', metadata: { name: 'b', namespace: NS }, spec: { localPref: 50 } }],
+    bgpPeers: [{ kind: 'BGPPeer', metadata: { name: 'tor', namespace: NS }, spec: { myASN: 64513, peerASN: 64512, peerAddress: '10.0.0.1' } }],
+  }),
+);
+const web = svc('web', { ingress: [VIP] });
+const slices = [slice('web', [{ node: 'n1' }, { node: 'n2' }, { node: 'n3' }])];
+
+function mk(me: string, members: FakeMembers, drainMs = 0) {
+  const l2 = new FakeL2();
+  const bgp = new FakeBgp();
+  const status = new FakeStatus();
+  const events = new MemoryEventRecorder();
+  const registry = new Registry();
+  const sp = new Speaker({ node: me, l2, bgp, membership: members, status, events, metrics: metallbMetrics(registry), drainMs });
+  return { sp, l2, bgp, status, events, registry };
+}
+
+describe('Speaker', () => {
+  it('the election winner announces L2, writes ServiceL2Status, event and metric; all nodes advertise BGP', async () => {
+    const m = new FakeMembers(['n1', 'n2', 'n3']);
+    const all = ['n1', 'n2', 'n3'].map((n) => ({ n, ...mk(n, m) }));
+    for (const x of all) await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
+    for (const x of all) {
+      const leader = x.n === order[0];
+      expect(x.l2.active.has(VIP)).toBe(leader);
+      expect(x.status.l2.has(`web@${x.n}`)).toBe(leader);
+      expect(x.events.events.some((e) => e.reason === 'nodeAssigned' && e.message.includes('layer2'))).toBe(leader);
+      // BGP: every node, with the peer and localPref
+      expect(x.bgp.sessions).toEqual(['tor']);
+      expect(x.bgp.routes.get('tor')).toEqual([{ prefix: '192.168.10.0/32', localPref: 50, communities: [], largeCommunities: [], peers: [] }]);
+      expect(x.status.bgp.get(`web@${x.n}`)).toEqual(['tor']);
+      const text = x.registry.render();
+      expect(text.includes(`metallb_speaker_announced{ip="${VIP}",node="${x.n}",protocol="layer2",service="default/web"} 1`)).toBe(leader);
+      expect(text).toContain(`metallb_speaker_announced{ip="${VIP}",node="${x.n}",protocol="bgp",service="default/web"} 1`);
+      expect(text).toContain('metallb_bgp_session_up{peer="tor"} 1');
+    }
+  });
+
+  it('leader loss: the next node by hash takes over when memberlist drops the leader', async () => {
+    const m = new FakeMembers(['n1', 'n2', 'n3']);
+    const second = mk(order[1]!, m);
+    await second.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
+    expect(second.l2.active.has(VIP)).toBe(false);
+    m.set(order.slice(1));
+    await second.sp.sync();
+    expect(second.l2.active.has(VIP)).toBe(true);
+  });
+
+  it('drain window: a leader that loses the election keeps answering for drainMs, then withdraws', async () => {
+    const m = new FakeMembers([order[0]!]);
+    const x = mk(order[0]!, m, 150);
+    await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
+    expect(x.l2.active.has(VIP)).toBe(true);
+    // order[0] is the hash winner; make it lose by marking it excluded
+    const excluded = nodes.map((n) => (n.metadata!.name === order[0] ? node(order[0]!, { 'node.kubernetes.io/exclude-from-external-load-balancers': '' }) : n));
+    m.list = ['n1', 'n2', 'n3'];
+    await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes: excluded });
+    expect(x.status.l2.has(`web@${order[0]}`)).toBe(false); // status reflects the hand-over at once
+    expect(x.l2.active.has(VIP)).toBe(true); // still answering during the drain
+    expect(x.sp.answeringIPs()).toEqual([VIP]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(x.l2.active.has(VIP)).toBe(false);
+    expect(x.sp.answeringIPs()).toEqual([]);
+  });
+
+  it('shutdown: leaves membership first, answers during the drain, then withdraws', async () => {
+    const m = new FakeMembers([order[0]!]);
+    const x = mk(order[0]!, m, 200);
+    await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
+    const t0 = Date.now();
+    const done = x.sp.shutdown();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(m.left).toBe(true);
+    expect(x.l2.active.has(VIP)).toBe(true);
+    await done;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(x.l2.active.has(VIP)).toBe(false);
+  });
+
+  it('withdraws when the IP leaves every pool, when the service is deleted, and re-announces a changed IP', async () => {
+    const m = new FakeMembers([order[0]!]);
+    const x = mk(order[0]!, m);
+    await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
+    const moved = svc('web', { ingress: ['192.168.10.7'] });
+    await x.sp.sync({ config: cfg, services: [moved], endpointSlices: slices, nodes });
+    expect(x.l2.log.slice(-2)[0]).toBe(`withdraw ${VIP}`);
+    const outside = svc('web', { ingress: ['10.9.9.9'] });
+    await x.sp.sync({ config: cfg, services: [outside], endpointSlices: slices, nodes });
+    expect(x.l2.active.size).toBe(0);
+    expect(x.sp.decisions.get('default/web')).toEqual({ bgp: 'ipNotAllowed' });
+    await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
+    expect(x.l2.active.size).toBe(1);
+    await x.sp.sync({ config: cfg, services: [], endpointSlices: slices, nodes });
+    expect(x.l2.active.size).toBe(0);
+    expect(x.bgp.routes.get('tor')).toEqual([]);
+    // the deleted service's status objects are removed too
+    expect(x.status.l2.size).toBe(0);
+    expect(x.status.bgp.size).toBe(0);
+  });
+
+  it('a shared IP is announced once and withdrawn only when its last service goes', async () => {
+    const m = new FakeMembers([order[0]!]);
+    const x = mk(order[0]!, m);
+    const a = svc('web', { ingress: [VIP] });
+    const b = svc('web2', { ingress: [VIP] });
+    const sl = [...slices, slice('web2', [{ node: 'n1' }])];
+    await x.sp.sync({ config: cfg, services: [a, b], endpointSlices: sl, nodes });
+    expect(x.l2.log.filter((l) => l.startsWith('announce'))).toHaveLength(1);
+    await x.sp.sync({ config: cfg, services: [b], endpointSlices: sl, nodes });
+    expect(x.l2.active.has(VIP)).toBe(true);
+    await x.sp.sync({ config: cfg, services: [], endpointSlices: sl, nodes });
+    expect(x.l2.active.has(VIP)).toBe(false);
+  });
+
+  it('a new config that orphans an announced IP is held back until the controller clears the service (MetalLB SetConfig)', async () => {
+    const m = new FakeMembers([order[0]!]);
+    const x = mk(order[0]!, m);
+    await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
+    expect(x.l2.active.has(VIP)).toBe(true);
+    const other = parseConfig(snap({ pools: [pool('q', ['10.50.0.0/24'])], l2Advertisements: [l2ad('l2')] }));
+    // the pool disappeared but the service still carries the old IP: keep announcing
+    await x.sp.sync({ config: other, services: [web], endpointSlices: slices, nodes });
+    expect(x.l2.active.has(VIP)).toBe(true);
+    // the controller cleared and re-assigned the service: the new config applies
+    const moved = svc('web', { ingress: ['10.50.0.0'] });
+    await x.sp.sync({ config: other, services: [moved], endpointSlices: slices, nodes });
+    expect(x.l2.active.has(VIP)).toBe(false);
+    expect(x.l2.active.has('10.50.0.0')).toBe(true);
+  });
+
+  it('announceFailed (Warning) when the announcer has none of the requested interfaces', async () => {
+    const m = new FakeMembers([order[0]!]);
+    const x = mk(order[0]!, m);
+    x.l2.announce = (ip: string) => {
+      x.l2.log.push(`refused ${ip}`);
+      return false;
+    };
+    await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
+    const ev = x.events.events.find((e) => e.reason === 'announceFailed')!;
+    expect(ev.type).toBe('Warning');
+    expect(ev.message).toBe(`the interfaces specified by LB IP "${VIP}" doesn't exist in assigned node "${order[0]}" with protocol "layer2"`);
+  });
+});

@@ -1,0 +1,117 @@
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseYamlObjects, YamlFileSource } from '../src/source/yaml.js';
+import type { Snapshot } from '../src/types.js';
+
+const BASE = `
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: pool1 }
+spec: { addresses: ["192.168.10.0/24"] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: default }
+spec: { type: LoadBalancer, clusterIP: 10.96.0.5, ports: [{ port: 80 }] }
+---
+apiVersion: v1
+kind: List
+items:
+  - { apiVersion: v1, kind: Node, metadata: { name: n1 } }
+  - { apiVersion: v1, kind: Node, metadata: { name: n2 } }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: web-1, namespace: default, labels: { kubernetes.io/service-name: web } }
+endpoints: [{ addresses: [10.244.0.1], nodeName: n1 }]
+`;
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'kube-yaml-'));
+  dirs.push(d);
+  return d;
+}
+
+function waitFor<T>(fn: () => T | undefined, ms = 10_000): Promise<T> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      const v = fn();
+      if (v !== undefined) return resolve(v);
+      if (Date.now() - t0 > ms) return reject(new Error('timeout'));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+describe('parseYamlObjects', () => {
+  it('parses every kind, List items, and defaults namespaces', () => {
+    const s = parseYamlObjects(BASE);
+    expect(s.pools[0]!.metadata!.namespace).toBe('metallb-system');
+    expect(s.services[0]!.spec!.clusterIP).toBe('10.96.0.5');
+    expect(s.nodes.map((n) => n.metadata!.name)).toEqual(['n1', 'n2']);
+    expect(s.endpointSlices).toHaveLength(1);
+  });
+
+  it('errors name the document and the field', () => {
+    expect(() => parseYamlObjects('kind: Service\nmetadata: {}\n', 'f.yaml')).toThrow('f.yaml: document 1: Service: missing field "metadata.name"');
+    expect(() => parseYamlObjects('---\nkind: Foo\nmetadata: {name: x}\n', 'f.yaml')).toThrow('f.yaml: document 1: unsupported kind "Foo"');
+    expect(() => parseYamlObjects('a: [1,\n', 'f.yaml')).toThrow(/f.yaml: document 1: YAML syntax error/);
+    expect(() => parseYamlObjects('kind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 70000}]}\n', 'f.yaml')).toThrow('f.yaml: document 1: Service default/s: spec.ports[0].port must be an integer 1..65535');
+    expect(() => parseYamlObjects('kind: Node\nmetadata: {name: a}\n---\nkind: Node\nmetadata: {name: a}\n', 'f.yaml')).toThrow('f.yaml: document 2: duplicate Node a');
+    expect(() => parseYamlObjects('- 1\n- 2\n', 'f.yaml')).toThrow('f.yaml: document 1: expected a Kubernetes object (a map), got a list');
+  });
+});
+
+describe('YamlFileSource', () => {
+  it('watches the file, keeps the last good state on a bad file, keeps the status overlay', async () => {
+    const d = tmp();
+    const f = join(d, 'cluster.yaml');
+    writeFileSync(f, BASE);
+    const src = new YamlFileSource(f, { debounceMs: 30 });
+    const changes: Snapshot[] = [];
+    const errors: Error[] = [];
+    src.onChange((s) => changes.push(s));
+    src.onError((e) => errors.push(e));
+    await src.start();
+    try {
+      expect(src.snapshot().services).toHaveLength(1);
+      // controller writes status: kept in the overlay
+      const s = structuredClone(src.snapshot().services[0]!);
+      s.status = { loadBalancer: { ingress: [{ ip: '192.168.10.0' }] } };
+      s.metadata!.annotations = { 'metallb.io/ip-allocated-from-pool': 'pool1' };
+      await src.statusWriter.updateServiceStatus(s);
+      expect(src.snapshot().services[0]!.status!.loadBalancer!.ingress).toEqual([{ ip: '192.168.10.0' }]);
+
+      // a new service appears (atomic replace, as editors do)
+      const n = changes.length;
+      writeFileSync(join(d, 'tmp'), BASE + '---\nkind: Service\nmetadata: {name: db}\nspec: {type: LoadBalancer, clusterIP: 10.96.0.6, ports: [{port: 5432}]}\n');
+      renameSync(join(d, 'tmp'), f);
+      await waitFor(() => (changes.length > n ? true : undefined));
+      const snap = src.snapshot();
+      expect(snap.services.map((x) => x.metadata!.name).sort()).toEqual(['db', 'web']);
+      expect(snap.services.find((x) => x.metadata!.name === 'web')!.status!.loadBalancer!.ingress).toEqual([{ ip: '192.168.10.0' }]);
+
+      // a broken file: error reported, state kept
+      writeFileSync(f, 'kind: Service\nmetadata: {name: [broken\n');
+      await waitFor(() => (errors.length > 0 ? true : undefined));
+      expect(errors[0]!.message).toContain('cluster.yaml: document 1: YAML syntax error');
+      expect(src.snapshot().services).toHaveLength(2);
+    } finally {
+      await src.stop();
+    }
+  });
+
+  it('a missing file fails start with a clear error', async () => {
+    const src = new YamlFileSource(join(tmp(), 'nope.yaml'), { watch: false });
+    await expect(src.start()).rejects.toThrow(/nope.yaml: cannot read/);
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * @packageDocumentation
+ * @lbkit/memberlist: SWIM + Lifeguard cluster membership modelled on hashicorp/memberlist, with a
+ * deterministic in-memory simulation.
+ */
+export { Memberlist, pushPullScale } from './memberlist.js';
+export type { Delegate, MemberlistEvents, MemberlistOptions, MemberlistStats } from './memberlist.js';
+export {
+  buildVsn,
+  defaultLANTimings,
+  fastLANTimings,
+  metallbProfile,
+  serfProfile,
+  PROTOCOL_VERSION_MAX,
+  PROTOCOL_VERSION_MIN,
+} from './config.js';
+export type { Profile, Timings } from './config.js';
+export { realClock, seededRandom } from './clock.js';
+export type { Clock, TimerHandle } from './clock.js';
+export { NodeStateType, estimateSize } from './engine/messages.js';
+export type {
+  AckMsg,
+  AliveMsg,
+  DeadMsg,
+  IndirectPingMsg,
+  Message,
+  NackMsg,
+  PingMsg,
+  PushNodeState,
+  PushPull,
+  SuspectMsg,
+  UserMsg,
+} from './engine/messages.js';
+export { addrKey } from './engine/transport.js';
+export type { Address, EngineTransport } from './engine/transport.js';
+export { Awareness } from './state/awareness.js';
+export { BroadcastQueue, retransmitLimit } from './state/broadcast-queue.js';
+export type { Broadcast } from './state/broadcast-queue.js';
+export { Suspicion, suspicionTimeout, remainingSuspicionTimeout } from './state/suspicion.js';
+export { verifyProtocol, bytesEqual, isDeadOrLeft } from './state/nodes.js';
+export type { Member, NodeState } from './state/nodes.js';
+export { VirtualClock } from './sim/virtual-clock.js';
+export { SimNetwork, SimTransport } from './sim/network.js';
+export type { SimNetworkOptions, SimNetworkStats } from './sim/network.js';
+export { SimCluster } from './sim/cluster.js';
+export type { SimClusterOptions } from './sim/cluster.js';

@@ -1,0 +1,3 @@
+/** Encryption layer of @lbkit/memberlist: AES-GCM keyring and MetalLB key derivation. */
+export { Keyring, encryptPayload, decryptWithKey, encryptOverhead, metallbSecretToKey } from './keyring.js';
+export type { EncryptionVersion } from './keyring.js';

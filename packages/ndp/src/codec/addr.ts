@@ -1,0 +1,119 @@
+/** Address helpers: IPv6 text <-> 16-byte buffers and MAC text <-> 6-byte buffers (no dependencies). */
+
+/** Error raised for a malformed IPv6 or MAC address given by the caller. */
+export class AddressError extends Error {
+  /** @param field name of the offending argument or field */
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'AddressError';
+  }
+}
+
+/** Parses an IPv6 address (with `::` compression, optional `%zone`, optional embedded IPv4 tail) into 16 bytes. */
+export function parseIPv6(text: string, field = 'ipv6'): Buffer {
+  if (typeof text !== 'string') throw new AddressError(field, 'not a string');
+  const s = text.split('%')[0]!;
+  const out = Buffer.alloc(16);
+  const halves = s.split('::');
+  if (halves.length > 2) throw new AddressError(field, `more than one "::" in ${JSON.stringify(text)}`);
+  const parseGroups = (part: string): number[] => {
+    if (part === '') return [];
+    const groups: number[] = [];
+    const items = part.split(':');
+    items.forEach((g, i) => {
+      if (i === items.length - 1 && g.includes('.')) {
+        const o = g.split('.').map((x) => (/^\d{1,3}$/.test(x) ? Number(x) : NaN));
+        if (o.length !== 4 || o.some((x) => !(x >= 0 && x <= 255))) throw new AddressError(field, `bad IPv4 tail in ${JSON.stringify(text)}`);
+        groups.push((o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw new AddressError(field, `bad group ${JSON.stringify(g)} in ${JSON.stringify(text)}`);
+        groups.push(parseInt(g, 16));
+      }
+    });
+    return groups;
+  };
+  const head = parseGroups(halves[0]!);
+  const tail = halves.length === 2 ? parseGroups(halves[1]!) : [];
+  if (halves.length === 1 && head.length !== 8) throw new AddressError(field, `expected 8 groups in ${JSON.stringify(text)}`);
+  if (halves.length === 2 && head.length + tail.length > 7) throw new AddressError(field, `too many groups in ${JSON.stringify(text)}`);
+  head.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  tail.forEach((g, i) => out.writeUInt16BE(g, (8 - tail.length + i) * 2));
+  return out;
+}
+
+/** Formats 16 bytes as a canonical (RFC 5952, lower case, longest zero run compressed) IPv6 string. */
+export function formatIPv6(buf: Uint8Array): string {
+  if (buf.length !== 16) throw new AddressError('ipv6', `expected 16 bytes, got ${buf.length}`);
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((buf[2 * i]! << 8) | buf[2 * i + 1]!);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(g);
+  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+}
+
+/** Normalises any IPv6 text to its canonical form (throws {@link AddressError} if invalid). */
+export function canonicalIPv6(text: string, field = 'ipv6'): string {
+  return formatIPv6(parseIPv6(text, field));
+}
+
+/** Parses `aa:bb:cc:dd:ee:ff` (or `-` separated) into 6 bytes. */
+export function parseMac(text: string, field = 'mac'): Buffer {
+  if (typeof text !== 'string' || !/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(text)) {
+    throw new AddressError(field, `bad MAC address ${JSON.stringify(text)}`);
+  }
+  return Buffer.from(text.replace(/[:-]/g, ''), 'hex');
+}
+
+/** Formats 6 bytes as lower-case `aa:bb:cc:dd:ee:ff`. */
+export function formatMac(buf: Uint8Array): string {
+  if (buf.length !== 6) throw new AddressError('mac', `expected 6 bytes, got ${buf.length}`);
+  return Array.from(buf, (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** True for an IPv6 multicast address (ff00::/8). */
+export function isMulticastIPv6(buf: Uint8Array): boolean {
+  return buf[0] === 0xff;
+}
+
+/** True for the unspecified address `::`. */
+export function isUnspecifiedIPv6(buf: Uint8Array): boolean {
+  return buf.every((b) => b === 0);
+}
+
+/** Solicited-node multicast group `ff02::1:ffXX:XXXX` of an address (RFC 4291 §2.7.1), as 16 bytes. */
+export function solicitedNodeBytes(addr: Uint8Array): Buffer {
+  const out = Buffer.from('ff0200000000000000000001ff000000', 'hex');
+  out[13] = addr[13]!;
+  out[14] = addr[14]!;
+  out[15] = addr[15]!;
+  return out;
+}
+
+/** Solicited-node multicast address of `ip`, e.g. `fd00::1:2:3` → `ff02::1:ff02:3`. */
+export function solicitedNodeAddress(ip: string): string {
+  return formatIPv6(solicitedNodeBytes(parseIPv6(ip, 'ip')));
+}
+
+/** Ethernet multicast MAC of an IPv6 multicast address: `33:33` + its last 32 bits (RFC 2464 §7). */
+export function multicastMacBytes(group: Uint8Array): Buffer {
+  return Buffer.from([0x33, 0x33, group[12]!, group[13]!, group[14]!, group[15]!]);
+}
+
+/** MAC of the solicited-node group of `ip`: `33:33:ff:xx:xx:xx` with the address's last 24 bits. */
+export function solicitedNodeMac(ip: string): string {
+  return formatMac(multicastMacBytes(solicitedNodeBytes(parseIPv6(ip, 'ip'))));
+}
+
+/** The all-nodes group `ff02::1`. */
+export const ALL_NODES = 'ff02::1';
+/** Ethernet MAC of the all-nodes group, `33:33:00:00:00:01`. */
+export const ALL_NODES_MAC = '33:33:00:00:00:01';

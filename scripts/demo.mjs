@@ -1,0 +1,228 @@
+#!/usr/bin/env node
+// lbkit demo (`npm run demo`): MetalLB reproduced with lbkit.
+//  - as root: builds a throw-away topology of network namespaces (a client, a router and three
+//    nodes on a bridge), runs lbkitd on every node from examples/demo.yaml, shows the IP
+//    assignment, the elected L2 leader, the client reaching the VIP, the fail-over time after the
+//    leader is stopped, and (when the BGP backend is available) the router's ECMP route;
+//  - otherwise: runs the controller on the same YAML without networking and prints assignments.
+// Always cleans up (namespaces and processes it created, by PID) and exits 0 on success.
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const yamlPath = join(root, 'examples', 'demo.yaml');
+const lbkitd = join(root, 'packages', 'kube-adapter', 'dist', 'cli', 'lbkitd.js');
+const say = (...a) => console.log('[demo]', ...a);
+
+if (!existsSync(lbkitd)) {
+  console.error('[demo] packages/kube-adapter/dist is missing: run `npm run build` (or `npm run demo`, which bootstraps) first');
+  process.exit(1);
+}
+const kube = await import(join(root, 'packages', 'kube-adapter', 'dist', 'index.js'));
+const yamlText = readFileSync(yamlPath, 'utf8');
+
+function controllerOnly() {
+  const snap = kube.parseYamlObjects(yamlText, yamlPath);
+  const events = new kube.MemoryEventRecorder();
+  const c = new kube.Controller({ allocator: kube.createAllocator(), events });
+  c.setConfig(kube.parseConfig(snap));
+  const out = [];
+  for (const r of c.reprocessAll(snap.services)) {
+    const ips = (r.update?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
+    out.push({ service: r.key, ips, pool: r.update?.metadata?.annotations?.['metallb.io/ip-allocated-from-pool'] });
+    say(`controller: ${r.key} -> ${ips.join(', ') || '(pending)'} from pool ${out.at(-1).pool ?? '-'}`);
+  }
+  for (const e of events.events) say(`event ${e.type} ${e.reason} ${e.object}: ${e.message}`);
+  return out;
+}
+
+const isRoot = process.getuid?.() === 0;
+say('lbkit demo: MetalLB-compatible controller + speaker (lbkitd) on', yamlPath);
+const assignments = controllerOnly();
+if (!isRoot) {
+  say('not running as root: skipping the network part.');
+  say('With root (network namespaces, raw sockets) the demo builds 3 node namespaces + a client + a router on a bridge,');
+  say('runs lbkitd on every node, curls the L2 VIP from the client, stops the leader and measures the fail-over.');
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- network part (root)
+const tag = (process.pid % 10000).toString(36) + Math.floor(Math.random() * 1296).toString(36);
+const nsName = (r) => `lbk-kube-demo${tag}-${r}`;
+const created = [];
+const children = [];
+const dir = mkdtempSync(join(tmpdir(), 'kube-demo-'));
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, ...opts });
+const inNs = (ns, cmd, args, opts) => run('ip', ['netns', 'exec', ns, cmd, ...args], opts);
+const quiet = (fn) => {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+};
+let cleaned = false;
+function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) quiet(() => c.kill('SIGKILL'));
+  for (const ns of created) {
+    const pids = quiet(() => run('ip', ['netns', 'pids', ns]))?.split(/\s+/).filter(Boolean) ?? [];
+    for (const p of pids) quiet(() => process.kill(Number(p), 'SIGKILL'));
+    quiet(() => run('ip', ['netns', 'del', ns]));
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
+
+function addNs(role) {
+  const ns = nsName(role);
+  run('ip', ['netns', 'add', ns]);
+  created.push(ns);
+  inNs(ns, 'ip', ['link', 'set', 'lo', 'up']);
+  return ns;
+}
+let link = 0;
+function connect(ns, sw, addr) {
+  const a = `kd${tag}${link}`.slice(0, 15);
+  const b = `kp${tag}${link++}`.slice(0, 15);
+  run('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+  run('ip', ['link', 'set', a, 'netns', ns]);
+  run('ip', ['link', 'set', b, 'netns', sw]);
+  inNs(ns, 'ip', ['link', 'set', a, 'name', 'eth0']);
+  inNs(sw, 'ip', ['link', 'set', b, 'master', 'br0']);
+  inNs(sw, 'ip', ['link', 'set', b, 'up']);
+  inNs(ns, 'ip', ['addr', 'add', addr, 'dev', 'eth0']);
+  inNs(ns, 'ip', ['link', 'set', 'eth0', 'up']);
+}
+function spawnIn(ns, cmd, args) {
+  const c = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(c);
+  c.stdout.resume();
+  c.stderr.resume();
+  return c;
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(fn, ms, what, step = 50) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
+    await sleep(step);
+  }
+}
+
+try {
+  const backends = await kube.availableBackends();
+  const need = ['ip', 'curl'];
+  const l2Backend = backends.l2 ? 'lbkit' : 'kernel';
+  const mlBackend = backends.membership ? 'lbkit' : 'serf';
+  if (l2Backend === 'kernel') need.push('arping');
+  if (mlBackend === 'serf') need.push('serf');
+  for (const b of need) if (!quiet(() => run('sh', ['-c', `command -v ${b}`]))) throw new Error(`missing ${b} (scripts/bootstrap.sh installs it)`);
+  say(`backends: L2=${l2Backend}${backends.l2 ? ' (@lbkit/arp+ndp)' : ' (kernel + arping: @lbkit/arp not integrated)'}, membership=${mlBackend}, BGP=${backends.bgp ? '@lbkit/bgp' : 'gobgpd if installed (@lbkit/bgp not integrated)'}`);
+
+  const sw = addNs('sw');
+  inNs(sw, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
+  inNs(sw, 'ip', ['link', 'set', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
+  inNs(sw, 'ip', ['link', 'set', 'br0', 'up']);
+  const client = addNs('client');
+  connect(client, sw, '10.77.0.10/24');
+  const nodes = [];
+  for (let i = 1; i <= 3; i++) {
+    const ns = addNs(`node${i}`);
+    const ip = `10.77.0.${10 + i}`;
+    connect(ns, sw, `${ip}/24`);
+    inNs(ns, 'sysctl', ['-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.eth0.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2']);
+    inNs(ns, 'ip', ['route', 'add', 'local', '10.77.0.200/29', 'dev', 'lo']);
+    nodes.push({ name: `node${i}`, ns, ip, state: join(dir, `node${i}.json`) });
+  }
+  // BGP: a router namespace with FRR (zebra + bgpd) as the ToR, when FRR and a BGP backend exist
+  const bgpBackend = backends.bgp ? 'lbkit' : quiet(() => run('sh', ['-c', 'command -v gobgpd && command -v gobgp'])) ? 'gobgp' : null;
+  const haveFrr = existsSync('/usr/lib/frr/bgpd') && existsSync('/usr/lib/frr/zebra');
+  let router = null;
+  if (bgpBackend && haveFrr) {
+    router = addNs('router');
+    connect(router, sw, '10.77.0.1/24');
+    const fdir = join(dir, 'frr');
+    mkdirSync(fdir);
+    chmodSync(dir, 0o755);
+    const uid = Number(run('id', ['-u', 'frr']).trim());
+    const gid = Number(run('id', ['-g', 'frr']).trim());
+    chownSync(fdir, uid, gid);
+    writeFileSync(join(fdir, 'frr.conf'), [
+      'frr defaults traditional', 'hostname demo-rtr', 'router bgp 64512', ' bgp router-id 10.77.0.1', ' no bgp ebgp-requires-policy',
+      ' no bgp default ipv4-unicast', ' neighbor NODES peer-group', ' neighbor NODES remote-as 64513', ' neighbor NODES timers 3 9',
+      ' bgp listen range 10.77.0.0/24 peer-group NODES', ' address-family ipv4 unicast', '  neighbor NODES activate', '  maximum-paths 16',
+      ' exit-address-family', 'exit', ''].join('\n'));
+    const common = ['-F', 'traditional', '-A', '127.0.0.1', '--vty_socket', fdir, '-z', join(fdir, 'zserv.api'), '-f', join(fdir, 'frr.conf')];
+    inNs(router, '/usr/lib/frr/zebra', ['-d', ...common, '-i', join(fdir, 'zebra.pid')]);
+    await sleep(500);
+    inNs(router, '/usr/lib/frr/bgpd', ['-d', ...common, '-i', join(fdir, 'bgpd.pid')]);
+    say('router: FRR AS 64512 at 10.77.0.1 (dynamic neighbours 10.77.0.0/24, maximum-paths 16)');
+  } else say(`BGP part skipped: ${!haveFrr ? 'FRR is not installed' : 'no BGP backend (@lbkit/bgp not integrated, gobgpd missing)'}`);
+  const yaml = join(dir, 'demo.yaml');
+  writeFileSync(yaml, yamlText);
+  say(`topology: client 10.77.0.10, ${nodes.map((n) => `${n.name} ${n.ip}`).join(', ')} on bridge br0 (namespaces ${nsName('*')})`);
+  const http = "require('http').createServer((q,s)=>{s.setHeader('connection','close');s.end(process.argv[1])}).listen(8080,'0.0.0.0')";
+  const tStart = Date.now();
+  for (const n of nodes) {
+    n.http = spawnIn(n.ns, process.execPath, ['-e', http, n.name]);
+    const others = nodes.filter((x) => x !== n).map((x) => `${x.ip}:7946`);
+    const args = [lbkitd, '--config', yaml, '--node', n.name, '--metrics-port', '0', '--state-file', n.state, '--l2-backend', l2Backend, '--membership-backend', mlBackend, '--memberlist-bind', `${n.ip}:7946`, '--log-level', 'warn'];
+    if (bgpBackend) args.push('--bgp-backend', bgpBackend);
+    for (const o of others) args.push('--memberlist-join', o);
+    n.proc = spawnIn(n.ns, process.execPath, args);
+  }
+  const state = (n) => quiet(() => JSON.parse(readFileSync(n.state, 'utf8')));
+  const web = assignments.find((a) => a.service === 'default/web');
+  const vip = web?.ips[0];
+  if (!vip) throw new Error('the controller assigned no IP to default/web');
+  await until(() => nodes.every((n) => state(n)?.members?.length === 3), 60_000, 'membership of 3 nodes');
+  say(`memberlist: ${nodes.map((n) => `${n.name} sees [${state(n).members.join(',')}]`).join('; ')}`);
+  for (const s of state(nodes[0]).services) say(`node1 view: ${s.service} -> ${s.ingress.join(', ') || '(pending)'} (${s.pool ?? '-'})`);
+  const leader = await until(() => {
+    const owners = nodes.filter((n) => (state(n)?.l2?.['default/web'] ?? []).includes(vip));
+    return owners.length === 1 ? owners[0] : undefined;
+  }, 30_000, 'one L2 leader');
+  const order = nodes.map((n) => n.name).sort((a, b) => Buffer.compare(createHash('sha256').update(`${a}#${vip}`).digest(), createHash('sha256').update(`${b}#${vip}`).digest()));
+  say(`L2 leader for ${vip}: ${leader.name} (sha256(node#ip) order: ${order.join(' < ')})`);
+  const curl = (t = 0.5) => quiet(() => inNs(client, 'curl', ['-s', '--max-time', String(t), `http://${vip}:8080/`], { timeout: 5000 }).trim());
+  const first = await until(() => curl(), 20_000, 'client reaching the VIP');
+  say(`client: curl http://${vip}:8080/ -> "${first}"`);
+  if (router) {
+    const api = assignments.find((a) => a.service === 'default/api')?.ips[0];
+    const route = await until(() => {
+      const r = quiet(() => inNs(router, 'ip', ['route', 'show', `${api}/32`])) ?? '';
+      return (r.match(/via /g) ?? []).length === 3 ? r : undefined;
+    }, 90_000, 'ECMP route on the router', 200);
+    say(`router: ECMP route to ${api} (service default/api, BGP via ${bgpBackend}), seen ${Date.now() - tStart} ms after lbkitd start:`);
+    for (const l of route.trim().split('\n')) say(`   ${l.trim()}`);
+  }
+  const next = order[1] === leader.name ? order[0] : order.filter((n) => n !== leader.name)[0];
+  const t0 = Date.now();
+  leader.proc.kill('SIGTERM');
+  leader.http.kill('SIGKILL');
+  say(`stopping ${leader.name} (SIGTERM to lbkitd, its HTTP backend killed)...`);
+  const after = await until(() => {
+    const b = curl(0.2);
+    return b && b !== leader.name ? b : undefined;
+  }, 30_000, 'client reaching the new leader', 10);
+  const ms = Date.now() - t0;
+  say(`client: curl -> "${after}" after ${ms} ms (expected new leader by hash: ${next})`);
+  if (after !== next) throw new Error(`the client reached ${after}, expected ${next}`);
+  say(`fail-over time (planned stop): ${ms} ms`);
+  say('done; tearing down.');
+} catch (e) {
+  console.error('[demo] FAILED:', e instanceof Error ? e.message : e);
+  cleanup();
+  process.exit(1);
+}
+cleanup();
+process.exit(0);
