@@ -1,8 +1,25 @@
 /**
  * @packageDocumentation
  * @lbkit/bgp: BGP-4 for a bare-metal load balancer. The session layer (RFC 4271 FSM, TCP
- * transport with TCP-MD5 / TTL, multi-peer speaker) lives here; the message codec in `./codec`.
+ * transport with TCP-MD5 / TTL, multi-peer speaker) is built on the pure message codec, exported
+ * as `codec` (encode / decode / encodingLength of every message, path attribute and capability).
  */
+export * as codec from './codec/index.js';
+export type {
+  Capability,
+  DecodeOptions,
+  EncodeOptions,
+  Message,
+  NotificationMessage,
+  OpenMessage,
+  PathAttribute,
+  RouteRefreshMessage,
+  UpdateMessage,
+  KeepaliveMessage,
+  AsPathSegment,
+  AttributeError,
+} from './codec/index.js';
+export { NotificationError, EncodeError } from './codec/index.js';
 export { BgpSpeaker, resolveCollision } from './speaker.js';
 export type {
   Family,

@@ -20,6 +20,7 @@ import {
   type ReceivedUpdate,
   type RouteAttributes,
 } from './session/update.js';
+import { hasShutdownText, parseShutdownData } from './codec/notification.js';
 import { encodeNotification, ipv4ToNumber, MSG, numberToIpv4, shutdownData } from './session/wire.js';
 
 /** Address families by name. */
@@ -349,9 +350,8 @@ class Peer implements ConnectionHooks {
 
   onNotificationSent(_c: Connection, n: NotificationInfo): void {
     const e: NotificationEvent = { direction: 'sent', code: n.code, subcode: n.subcode };
-    if (n.code === 6 && (n.subcode === 2 || n.subcode === 4) && n.data && n.data.length > 1) {
-      e.text = Buffer.from(n.data.subarray(1, 1 + n.data[0]!)).toString('utf8');
-    }
+    const text = hasShutdownText(n.code, n.subcode) && n.data ? parseShutdownData(n.data) : undefined;
+    if (text !== undefined) e.text = text;
     this.sp.emit('notification', this.address, e);
   }
 

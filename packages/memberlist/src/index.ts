@@ -44,3 +44,22 @@ export { SimNetwork, SimTransport } from './sim/network.js';
 export type { SimNetworkOptions, SimNetworkStats } from './sim/network.js';
 export { SimCluster } from './sim/cluster.js';
 export type { SimClusterOptions } from './sim/cluster.js';
+export { createMemberlist, parseAddress } from './create.js';
+export type { CreateMemberlistOptions, NetMemberlist } from './create.js';
+export { NetTransport } from './net/transport.js';
+export type { NetTransportOptions, TransportStats } from './net/transport.js';
+export { Keyring, metallbKey, metallbSecretToKey } from './security/keyring.js';
+export type { EncryptionVersion } from './security/keyring.js';
+export { SerfDelegate } from './serf/delegate.js';
+export type { SerfDelegateOptions } from './serf/delegate.js';
+export {
+  SERF_TAG_MAGIC,
+  SerfMessageType,
+  decodeSerfClocks,
+  decodeSerfTags,
+  encodeSerfJoin,
+  encodeSerfLeave,
+  encodeSerfPushPull,
+  encodeSerfTags,
+} from './serf/codec.js';
+export type { SerfClocks, SerfIntent } from './serf/codec.js';

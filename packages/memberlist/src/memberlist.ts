@@ -34,6 +34,11 @@ export interface Delegate {
   mergeRemoteState?(buf: Uint8Array, join: boolean): void;
   /** Receives gossiped user messages. */
   notifyMsg?(buf: Uint8Array): void;
+  /**
+   * Optional user message gossiped (to its retransmit limit) before our `dead{From: self}` on a
+   * graceful leave. serf needs its leave intent first to report the node as left, not failed.
+   */
+  leaveIntent?(): Uint8Array | undefined;
 }
 
 /** Options of {@link Memberlist}. */
@@ -83,6 +88,12 @@ export interface MemberlistStats {
   refutes: number;
   packetsSent: number;
   pushPulls: number;
+  /** Indirect ping requests we sent (probe of a node that missed its direct ack). */
+  indirectPingsSent: number;
+  /** Indirect ping requests we relayed for other nodes. */
+  indirectPingsServed: number;
+  /** Nacks received from indirect probers (also those arriving after the probe deadline). */
+  nacksReceived: number;
 }
 
 interface AckHandler {
@@ -118,6 +129,9 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     refutes: 0,
     packetsSent: 0,
     pushPulls: 0,
+    indirectPingsSent: 0,
+    indirectPingsServed: 0,
+    nacksReceived: 0,
   };
 
   private readonly clock: Clock;
@@ -203,23 +217,37 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
 
   /**
    * Graceful leave: gossips `dead{From: self}` so peers emit `leave` instead of `fail`. Resolves
-   * once the message went out to its retransmit limit, or after `timeoutMs`.
+   * once the message went out to its retransmit limit, or after `timeoutMs`. When the delegate
+   * has a {@link Delegate.leaveIntent}, that message is gossiped first (also up to `timeoutMs`).
    */
   leave(timeoutMs = 1000): Promise<void> {
     return new Promise((resolve) => {
       if (!this.running || this.leaving) return resolve();
       this.leaving = true;
-      const self = this.nodeMap.get(this.name)!;
       const anyPeer = this.nodes.some((n) => n.name !== this.name && !isDeadOrLeft(n.state));
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        resolve();
+      const intent = anyPeer ? this.delegate.leaveIntent?.() : undefined;
+      const sendDead = () => {
+        const self = this.nodeMap.get(this.name)!;
+        let done = false;
+        const finish = () => {
+          if (done) return;
+          done = true;
+          resolve();
+        };
+        this.deadNode({ type: 'dead', incarnation: self.incarnation, node: this.name, from: this.name }, finish);
+        if (!anyPeer) return finish();
+        this.after(timeoutMs, finish, true);
       };
-      this.deadNode({ type: 'dead', incarnation: self.incarnation, node: this.name, from: this.name }, finish);
-      if (!anyPeer) return finish();
-      this.after(timeoutMs, finish, true);
+      if (!intent) return sendDead();
+      let phase1 = false;
+      const next = () => {
+        if (phase1) return;
+        phase1 = true;
+        if (this.stopped) return resolve();
+        sendDead();
+      };
+      this.broadcasts.queue({ msg: { type: 'user', payload: intent }, size: intent.length + 1, finished: next });
+      this.after(timeoutMs, next, true);
     });
   }
 
@@ -267,9 +295,23 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.aliveNode(this.selfAlive(), true);
   }
 
-  /** Gossips an application payload to all members (best effort, transmit limited). */
-  broadcast(payload: Uint8Array): void {
-    this.broadcasts.queue({ msg: { type: 'user', payload }, size: payload.length + 1 });
+  /**
+   * Gossips an application payload to all members (best effort, transmit limited). `finished`
+   * is called once it was sent to its retransmit limit (true) or dropped from the queue (false).
+   */
+  broadcast(payload: Uint8Array, finished?: (sent: boolean) => void): void {
+    this.broadcasts.queue({ msg: { type: 'user', payload }, size: payload.length + 1, ...(finished ? { finished } : {}) });
+  }
+
+  /** The node named `name` in any state, or undefined. */
+  getNode(name: string): Member | undefined {
+    const n = this.nodeMap.get(name);
+    return n ? snapshot(n) : undefined;
+  }
+
+  /** Highest memberlist protocol version (PMax) the node `name` announced, or 0 if unknown. */
+  protocolMax(name: string): number {
+    return this.nodeMap.get(name)?.vsn[1] ?? 0;
   }
 
   /** Lifeguard health score (0 = healthy). */
@@ -475,6 +517,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
           sourcePort: this.advertise.port,
           sourceNode: this.name,
         };
+        this.stats.indirectPingsSent++;
         this.send({ addr: p.addr, port: p.port }, [req], p.name);
       }
       // Small clusters have no indirect probers: retry the direct ping once instead, so a single
@@ -518,6 +561,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
         return;
       }
       case 'nack': {
+        this.stats.nacksReceived++;
         this.ackHandlers.get(m.seqNo)?.nack?.();
         return;
       }
@@ -534,6 +578,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   }
 
   private handleIndirectPing(from: Address, m: IndirectPingMsg): void {
+    this.stats.indirectPingsServed++;
     const requester = m.sourceAddr && m.sourcePort ? { addr: m.sourceAddr, port: m.sourcePort } : from;
     const localSeq = this.nextSeq();
     let answered = false;

@@ -5,6 +5,7 @@
  * tested table-driven with fake timers.
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
+import type { NotificationInfo } from '../codec/errors.js';
 import { validateOpen, type OpenInfo } from './open-check.js';
 
 /** The six RFC 4271 session states. */
@@ -13,12 +14,8 @@ export type BgpState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm
 /** The FSM timers. `idleHold` delays the automatic restart after an error (exponential backoff). */
 export type FsmTimer = 'connectRetry' | 'hold' | 'keepalive' | 'idleHold';
 
-/** A NOTIFICATION to send or that was received. `data` follows the 2-byte code/subcode. */
-export interface NotificationInfo {
-  code: number;
-  subcode: number;
-  data?: Uint8Array;
-}
+/** A NOTIFICATION to send or that was received (the codec's type: code, subcode, optional data). */
+export type { NotificationInfo } from '../codec/errors.js';
 
 /** Messages the FSM asks its owner to send (the owner encodes them). */
 export type OutMessage =

@@ -130,3 +130,16 @@ export function metallbSecretToKey(secret: string | Uint8Array): Uint8Array {
   all.set(h, s.length);
   return all.slice(0, 32);
 }
+
+/**
+ * MetalLB's memberlist key from the `secretkey` of its `memberlist` Secret, or `null` for an empty
+ * secret (MetalLB then runs unencrypted). Same derivation as {@link metallbSecretToKey}: the first
+ * 32 bytes of `secret ‖ SHA-256("")` (research notes: /work/shared/research/metallb.md "Encryption
+ * key" and memberlist.md §1.7 "MetalLB key derivation quirk"; speakerlist.go
+ * `sha256.New().Sum([]byte(secret))[:32]`). The controller-generated 22-character secret gives
+ * its 22 ASCII bytes followed by `e3 b0 c4 42 98 fc 1c 14 9a fb`.
+ */
+export function metallbKey(secret: string | Uint8Array): Uint8Array | null {
+  if (secret.length === 0) return null;
+  return metallbSecretToKey(secret);
+}
