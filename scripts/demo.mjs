@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 // lbkit demo (`npm run demo`): MetalLB reproduced with lbkit.
-//  - as root: builds a throw-away topology of network namespaces (a client, a router and three
-//    nodes on a bridge), runs lbkitd on every node from examples/demo.yaml, shows the IP
-//    assignment, the elected L2 leader, the client reaching the VIP, the fail-over time after the
-//    leader is stopped, and (when the BGP backend is available) the router's ECMP route;
-//  - otherwise: runs the controller on the same YAML without networking and prints assignments.
+//  - as root: builds a throw-away topology of network namespaces (a client, an FRR router and three
+//    nodes on a bridge), runs lbkitd on every node from examples/demo.yaml with lbkit's own
+//    backends (@lbkit/arp + @lbkit/ndp for L2, @lbkit/memberlist with the fast LAN timings,
+//    @lbkit/bgp), shows the IP assignment, the elected L2 leader, the client reaching the VIP, the
+//    router's ECMP route, then the unplanned fail-over time (leader SIGKILLed) and the planned
+//    hand-over time (next leader SIGTERMed);
+//  - otherwise: runs the controller on the same YAML without networking, prints assignments and
+//    explains what the network part needs.
+// Options: --l2-backend lbkit|kernel, --membership-backend lbkit|serf, --bgp-backend lbkit|gobgp,
+//          --memberlist-timings fast|lan (defaults: lbkit, lbkit, lbkit, fast).
 // Always cleans up (namespaces and processes it created, by PID) and exits 0 on success.
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +28,21 @@ if (!existsSync(lbkitd)) {
   process.exit(1);
 }
 const kube = await import(join(root, 'packages', 'kube-adapter', 'dist', 'index.js'));
+const opt = (flag, allowed, dflt) => {
+  const i = process.argv.indexOf(flag);
+  const v = i > 0 ? process.argv[i + 1] : dflt;
+  if (!allowed.includes(v)) {
+    console.error(`[demo] ${flag}: expected ${allowed.join(' or ')}, got ${JSON.stringify(v)}`);
+    process.exit(2);
+  }
+  return v;
+};
+const wanted = {
+  l2: opt('--l2-backend', ['lbkit', 'kernel'], 'lbkit'),
+  membership: opt('--membership-backend', ['lbkit', 'serf'], 'lbkit'),
+  bgp: opt('--bgp-backend', ['lbkit', 'gobgp'], 'lbkit'),
+  timings: opt('--memberlist-timings', ['fast', 'lan'], 'fast'),
+};
 const yamlText = readFileSync(yamlPath, 'utf8');
 
 function controllerOnly() {
@@ -44,9 +64,14 @@ const isRoot = process.getuid?.() === 0;
 say('lbkit demo: MetalLB-compatible controller + speaker (lbkitd) on', yamlPath);
 const assignments = controllerOnly();
 if (!isRoot) {
-  say('not running as root: skipping the network part.');
-  say('With root (network namespaces, raw sockets) the demo builds 3 node namespaces + a client + a router on a bridge,');
-  say('runs lbkitd on every node, curls the L2 VIP from the client, stops the leader and measures the fail-over.');
+  say('not running as root: skipping the network part. It needs:');
+  say('  - root (CAP_SYS_ADMIN + CAP_NET_ADMIN) to create network namespaces, veth pairs and a bridge;');
+  say('  - CAP_NET_RAW for the AF_PACKET sockets of the @lbkit/arp / @lbkit/ndp responders (native addon in packages/afpacket/build);');
+  say('  - `ip` (iproute2) and `curl`; FRR (/usr/lib/frr/zebra + bgpd) for the BGP part (skipped without it);');
+  say('  - optional alternatives: `arping` (--l2-backend kernel), `serf` (--membership-backend serf), `gobgpd` (--bgp-backend gobgp).');
+  say('Run `sudo npm run demo`: it builds 3 node namespaces + a client + an FRR router on a bridge, runs lbkitd on every node,');
+  say('curls the L2 VIP from the client, shows the ECMP route, kills the leader (unplanned) and stops the next one (planned),');
+  say('printing both fail-over times, then removes everything it created.');
   process.exit(0);
 }
 
@@ -121,16 +146,20 @@ async function until(fn, ms, what, step = 50) {
 try {
   const backends = await kube.availableBackends();
   const need = ['ip', 'curl'];
-  const l2Backend = backends.l2 ? 'lbkit' : 'kernel';
-  const mlBackend = backends.membership ? 'lbkit' : 'serf';
+  const l2Backend = wanted.l2 === 'lbkit' && !backends.l2 ? 'kernel' : wanted.l2;
+  const mlBackend = wanted.membership === 'lbkit' && !backends.membership ? 'serf' : wanted.membership;
   if (l2Backend === 'kernel') need.push('arping');
   if (mlBackend === 'serf') need.push('serf');
   for (const b of need) if (!quiet(() => run('sh', ['-c', `command -v ${b}`]))) throw new Error(`missing ${b} (scripts/bootstrap.sh installs it)`);
-  say(`backends: L2=${l2Backend}${backends.l2 ? ' (@lbkit/arp+ndp)' : ' (kernel + arping: @lbkit/arp not integrated)'}, membership=${mlBackend}, BGP=${backends.bgp ? '@lbkit/bgp' : 'gobgpd if installed (@lbkit/bgp not integrated)'}`);
+  const l2Desc = l2Backend === 'lbkit' ? '@lbkit/arp + @lbkit/ndp user-space responders' : 'kernel: VIP on the NIC + arping';
+  const mlDesc = mlBackend === 'lbkit' ? `@lbkit/memberlist, ${wanted.timings} timings` : 'Debian serf agent';
+  say(`backends: L2=${l2Backend} (${l2Desc}), membership=${mlBackend} (${mlDesc}), BGP=${wanted.bgp}`);
 
   const sw = addNs('sw');
   inNs(sw, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
   inNs(sw, 'ip', ['link', 'set', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
+  // a plain L2 switch even when br_netfilter is loaded on the host
+  quiet(() => inNs(sw, 'sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0', 'net.bridge.bridge-nf-call-arptables=0']));
   inNs(sw, 'ip', ['link', 'set', 'br0', 'up']);
   const client = addNs('client');
   connect(client, sw, '10.77.0.10/24');
@@ -141,10 +170,12 @@ try {
     connect(ns, sw, `${ip}/24`);
     inNs(ns, 'sysctl', ['-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.eth0.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2']);
     inNs(ns, 'ip', ['route', 'add', 'local', '10.77.0.200/29', 'dev', 'lo']);
-    nodes.push({ name: `node${i}`, ns, ip, state: join(dir, `node${i}.json`) });
+    const mac = inNs(ns, 'cat', ['/sys/class/net/eth0/address']).trim();
+    nodes.push({ name: `node${i}`, ns, ip, mac, state: join(dir, `node${i}.json`) });
   }
   // BGP: a router namespace with FRR (zebra + bgpd) as the ToR, when FRR and a BGP backend exist
-  const bgpBackend = backends.bgp ? 'lbkit' : quiet(() => run('sh', ['-c', 'command -v gobgpd && command -v gobgp'])) ? 'gobgp' : null;
+  const haveGobgp = !!quiet(() => run('sh', ['-c', 'command -v gobgpd && command -v gobgp']));
+  const bgpBackend = wanted.bgp === 'lbkit' ? (backends.bgp ? 'lbkit' : haveGobgp ? 'gobgp' : null) : haveGobgp ? 'gobgp' : null;
   const haveFrr = existsSync('/usr/lib/frr/bgpd') && existsSync('/usr/lib/frr/zebra');
   let router = null;
   if (bgpBackend && haveFrr) {
@@ -175,7 +206,7 @@ try {
   for (const n of nodes) {
     n.http = spawnIn(n.ns, process.execPath, ['-e', http, n.name]);
     const others = nodes.filter((x) => x !== n).map((x) => `${x.ip}:7946`);
-    const args = [lbkitd, '--config', yaml, '--node', n.name, '--metrics-port', '0', '--state-file', n.state, '--l2-backend', l2Backend, '--membership-backend', mlBackend, '--memberlist-bind', `${n.ip}:7946`, '--log-level', 'warn'];
+    const args = [lbkitd, '--config', yaml, '--node', n.name, '--metrics-port', '0', '--state-file', n.state, '--l2-backend', l2Backend, '--membership-backend', mlBackend, '--memberlist-bind', `${n.ip}:7946`, '--memberlist-timings', wanted.timings, '--log-level', 'warn'];
     if (bgpBackend) args.push('--bgp-backend', bgpBackend);
     for (const o of others) args.push('--memberlist-join', o);
     n.proc = spawnIn(n.ns, process.execPath, args);
@@ -205,19 +236,44 @@ try {
     say(`router: ECMP route to ${api} (service default/api, BGP via ${bgpBackend}), seen ${Date.now() - tStart} ms after lbkitd start:`);
     for (const l of route.trim().split('\n')) say(`   ${l.trim()}`);
   }
-  const next = order[1] === leader.name ? order[0] : order.filter((n) => n !== leader.name)[0];
-  const t0 = Date.now();
-  leader.proc.kill('SIGTERM');
+  const neigh = () => /lladdr ([0-9a-f:]{17})/.exec(quiet(() => inNs(client, 'ip', ['neigh', 'show', vip, 'dev', 'eth0'])) ?? '')?.[1];
+  const byMac = (mac) => nodes.find((n) => n.mac === mac)?.name ?? mac;
+  say(`client: neighbour entry ${vip} -> ${neigh()} (${byMac(neigh())})`);
+  if (leader.name !== order[0]) throw new Error(`the leader is ${leader.name}, expected ${order[0]} by hash`);
+
+  // unplanned: the leader "crashes" (SIGKILL of lbkitd and of its HTTP backend)
+  const alive = nodes.filter((n) => n !== leader);
+  // a node crash also takes the daemons lbkitd started (serf, gobgpd with the alternative backends)
+  const kids = (quiet(() => run('ps', ['-o', 'pid=', '--ppid', String(leader.proc.pid)])) ?? '').split(/\s+/).filter(Boolean).map(Number);
+  const t1 = Date.now();
+  leader.proc.kill('SIGKILL');
   leader.http.kill('SIGKILL');
-  say(`stopping ${leader.name} (SIGTERM to lbkitd, its HTTP backend killed)...`);
-  const after = await until(() => {
+  for (const pid of kids) quiet(() => process.kill(pid, 'SIGKILL'));
+  say(`unplanned: SIGKILL ${leader.name}'s lbkitd${kids.length ? ` (+${kids.length} child daemons)` : ''} and HTTP server; waiting for memberlist to declare it dead...`);
+  const after1 = await until(() => {
     const b = curl(0.2);
     return b && b !== leader.name ? b : undefined;
-  }, 30_000, 'client reaching the new leader', 10);
-  const ms = Date.now() - t0;
-  say(`client: curl -> "${after}" after ${ms} ms (expected new leader by hash: ${next})`);
-  if (after !== next) throw new Error(`the client reached ${after}, expected ${next}`);
-  say(`fail-over time (planned stop): ${ms} ms`);
+  }, 60_000, 'client reaching the new leader', 5);
+  const unplanned = Date.now() - t1;
+  say(`client: curl -> "${after1}" after ${unplanned} ms (expected by hash: ${order[1]}); neighbour entry now ${byMac(neigh())}`);
+  if (after1 !== order[1]) throw new Error(`the client reached ${after1}, expected ${order[1]}`);
+  await until(() => state(alive[0])?.members?.length === 2, 10_000, 'survivors seeing 2 members');
+  say(`memberlist: survivors see [${state(alive[0]).members.join(',')}]`);
+
+  // planned: SIGTERM the new leader (memberlist leave, then withdraw), its backend stops with it
+  const second = nodes.find((n) => n.name === order[1]);
+  const t0 = Date.now();
+  second.proc.kill('SIGTERM');
+  second.http.kill('SIGKILL');
+  say(`planned: SIGTERM ${second.name}'s lbkitd (graceful leave), HTTP server stopped...`);
+  const after2 = await until(() => {
+    const b = curl(0.2);
+    return b && b !== second.name ? b : undefined;
+  }, 30_000, 'client reaching the third node', 5);
+  const planned = Date.now() - t0;
+  say(`client: curl -> "${after2}" after ${planned} ms (expected by hash: ${order[2]}); neighbour entry now ${byMac(neigh())}`);
+  if (after2 !== order[2]) throw new Error(`the client reached ${after2}, expected ${order[2]}`);
+  say(`fail-over times: unplanned (crash) ${unplanned} ms, planned (SIGTERM) ${planned} ms  [L2=${l2Backend}, membership=${mlBackend}${mlBackend === 'lbkit' ? ` ${wanted.timings}` : ''}]`);
   say('done; tearing down.');
 } catch (e) {
   console.error('[demo] FAILED:', e instanceof Error ? e.message : e);

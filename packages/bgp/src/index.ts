@@ -27,6 +27,7 @@ export type {
   PeerOptions,
   PeerStats,
   PeerStatus,
+  Route,
   SpeakerEvents,
   SpeakerOptions,
 } from './speaker.js';

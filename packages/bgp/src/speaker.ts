@@ -124,11 +124,15 @@ export interface SpeakerEvents {
   error: (err: Error, peer?: string) => void;
 }
 
-interface Route {
+/** A route in the speaker's Adj-RIB-Out: its attributes and the peers it is restricted to. */
+export interface Route {
+  /** Path attributes announced with the prefix. */
   attrs: RouteAttributes;
+  /** Normalised prefix. */
   key: string;
   /** family + attributes: prefixes with equal group keys share UPDATEs */
   groupKey: string;
+  /** Peers the prefix is restricted to; undefined means every peer. */
   peers: Set<string> | undefined;
 }
 

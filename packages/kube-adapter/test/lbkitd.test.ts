@@ -42,6 +42,17 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--config', 'x', '--node', 'n', '--metrics-port', '70000'], {})).toThrow('--metrics-port: expected an integer 0..65535');
     expect(parseArgs(['--mode', 'speaker'], { KUBERNETES_SERVICE_HOST: '10.0.0.1', METALLB_NODE_NAME: 'k1' })).toMatchObject({ inCluster: true, node: 'k1' });
   });
+
+  it('memberlist timings and backends: lan + auto by default, fast on request, bad values named', () => {
+    expect(parseArgs(['--config', 'x', '--node', 'n'], {})).toMatchObject({ memberlistTimings: 'lan', l2Backend: 'auto', membershipBackend: 'auto', bgpBackend: 'auto' });
+    expect(parseArgs(['--config', 'x', '--node', 'n', '--memberlist-timings', 'fast', '--l2-backend=kernel'], {})).toMatchObject({ memberlistTimings: 'fast', l2Backend: 'kernel' });
+    expect(() => parseArgs(['--config', 'x', '--node', 'n', '--memberlist-timings', 'wan'], {})).toThrow(new UsageError('--memberlist-timings: expected lan or fast, got "wan"'));
+  });
+
+  it('reports the lbkit L2 and membership backends as integrated (auto picks them)', async () => {
+    const { availableBackends } = await import('../src/adapters/index.js');
+    expect(await availableBackends()).toEqual({ l2: true, bgp: true, membership: true });
+  });
 });
 
 describe('lbkitd process', () => {

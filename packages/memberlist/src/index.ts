@@ -41,7 +41,7 @@ export { verifyProtocol, bytesEqual, isDeadOrLeft } from './state/nodes.js';
 export type { Member, NodeState } from './state/nodes.js';
 export { VirtualClock } from './sim/virtual-clock.js';
 export { SimNetwork, SimTransport } from './sim/network.js';
-export type { SimNetworkOptions, SimNetworkStats } from './sim/network.js';
+export type { Endpoint, SimNetworkOptions, SimNetworkStats } from './sim/network.js';
 export { SimCluster } from './sim/cluster.js';
 export type { SimClusterOptions } from './sim/cluster.js';
 export { createMemberlist, parseAddress } from './create.js';
@@ -63,3 +63,4 @@ export {
   encodeSerfTags,
 } from './serf/codec.js';
 export type { SerfClocks, SerfIntent } from './serf/codec.js';
+export type { StreamMessage } from './wire/index.js';

@@ -4,6 +4,7 @@ import type { BgpAnnouncer, L2Announcer, Membership } from '../speaker.js';
 import { KernelL2Announcer } from './kernel-l2.js';
 import { SerfMembership } from './serf-membership.js';
 export { createAllocator } from './allocator.js';
+import type { MembershipTimings } from './lbkit-membership.js';
 
 /** Whether a command is on PATH. */
 async function onPath(bin: string): Promise<boolean> {
@@ -16,7 +17,7 @@ export type L2Backend = 'lbkit' | 'kernel';
 /** Membership backends: `lbkit` (@lbkit/memberlist) or `serf` (Debian serf agent). */
 export type MembershipBackend = 'lbkit' | 'serf';
 
-/** Creates the L2 announcer. */
+/** Creates the L2 announcer (default backend `lbkit`). */
 export async function createL2Announcer(o: { interfaces: string[]; log?: Logger; backend?: L2Backend; onGratuitous?: (ip: string) => void }): Promise<L2Announcer> {
   const backend = o.backend ?? 'lbkit';
   if (backend === 'kernel' && !(await onPath('arping'))) o.log?.log('warn', 'kernel L2 backend: arping not found, no gratuitous ARP will be sent');
@@ -43,8 +44,12 @@ export async function createBgpAnnouncer(o: { node: string; log?: Logger; backen
   return a;
 }
 
-/** Creates and starts the membership agent. */
-export async function createMembership(o: { node: string; bind: string; join: string[]; secret?: string; log?: Logger; backend?: MembershipBackend }): Promise<Membership> {
+/**
+ * Creates and starts the membership agent (default backend `lbkit`). `timings`: `lan` (memberlist
+ * DefaultLANConfig, as MetalLB) or `fast` (sub-second failure detection on one LAN segment); the
+ * serf backend always uses serf's `local` profile.
+ */
+export async function createMembership(o: { node: string; bind: string; join: string[]; secret?: string; log?: Logger; backend?: MembershipBackend; timings?: MembershipTimings }): Promise<Membership> {
   if ((o.backend ?? 'lbkit') === 'serf') {
     if (!(await onPath('serf'))) throw new Error('serf backend: serf not found on PATH (Debian package serf)');
     const m = new SerfMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger, profile: 'local' });
@@ -52,12 +57,12 @@ export async function createMembership(o: { node: string; bind: string; join: st
     return m;
   }
   const { LbkitMembership } = await import('./lbkit-membership.js');
-  const m = new LbkitMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger });
+  const m = new LbkitMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger, timings: o.timings ?? 'lan' });
   await m.start();
   return m;
 }
 
-/** Which lbkit package backends are integrated in this build (the others are placeholders). */
+/** Which lbkit package backends are integrated in this build (`auto` picks them when true). */
 export async function availableBackends(): Promise<{ l2: boolean; bgp: boolean; membership: boolean }> {
   const [l2, bgp, ml] = await Promise.all([import('./lbkit-l2.js'), import('./lbkit-bgp.js'), import('./lbkit-membership.js')]);
   return { l2: l2.INTEGRATED, bgp: bgp.INTEGRATED, membership: ml.INTEGRATED };

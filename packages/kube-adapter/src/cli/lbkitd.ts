@@ -67,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     } catch (e) {
       log.log('warn', 'BGP disabled: backend unavailable', { err: errMsg(e) });
     }
-    if (args.memberlistBind) membership = await createMembership({ node: args.node, bind: args.memberlistBind, join: args.memberlistJoin, secret: args.memberlistSecret, log: log.child({ component: 'memberlist' }), backend: mlBackend });
+    if (args.memberlistBind) membership = await createMembership({ node: args.node, bind: args.memberlistBind, join: args.memberlistJoin, secret: args.memberlistSecret, log: log.child({ component: 'memberlist' }), backend: mlBackend, timings: args.memberlistTimings });
     else log.log('warn', 'when memberlist is disabled, the speaker must run on all nodes (every Node object is a candidate)');
   }
   const daemon = new Daemon({

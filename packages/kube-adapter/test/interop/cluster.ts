@@ -54,6 +54,8 @@ export interface ClusterNode {
   name: string;
   ns: string;
   ip: string;
+  /** IPv6 address when the cluster has `ipv6`. */
+  ip6?: string;
   mac: string;
   lbkitd?: ChildProcess;
   http?: ChildProcess;
@@ -69,12 +71,21 @@ export interface ClusterOptions {
   vipRange?: string;
   /** Add a router namespace on the bridge with this address (e.g. 10.77.0.1/24). */
   router?: string;
+  /** Namespace prefix (default `kube`), so suites never collide. */
+  prefix?: string;
+  /** Also give the client and the nodes IPv6 addresses fd00:77::10, ::11, … (/64). */
+  ipv6?: boolean;
+  /** Local route for an IPv6 VIP range on every node. */
+  vipRange6?: string;
 }
 
 const SUBNET = '10.77.0';
 
+/** IPv6 address of host number `i` on the test LAN (10 = client, 11.. = nodes). */
+export const v6addr = (i: number) => `fd00:77::${i}`;
+
 export class Cluster {
-  readonly topo = new Topology('kube');
+  readonly topo: Topology;
   readonly dir = mkdtempSync(join(tmpdir(), 'kube-e2e-'));
   readonly nodes: ClusterNode[] = [];
   sw = '';
@@ -82,15 +93,20 @@ export class Cluster {
   router = '';
   yaml = join(this.dir, 'cluster.yaml');
 
-  constructor(private readonly opts: ClusterOptions) {}
+  constructor(private readonly opts: ClusterOptions) {
+    this.topo = new Topology(opts.prefix ?? 'kube');
+  }
 
   async up(yamlText: string): Promise<void> {
     writeFileSync(this.yaml, yamlText);
     this.sw = await this.topo.addNamespace('sw');
     await this.topo.addBridge(this.sw);
     await sh('ip', ['link', 'set', 'br0', 'type', 'bridge', 'mcast_snooping', '0'], { ns: this.sw });
+    // a plain L2 switch: with br_netfilter loaded, the bridge would run IPv4/IPv6/ARP sanity checks
+    // (and drop e.g. a truncated IPv6 frame before it reaches the node under test)
+    await sh('sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0', 'net.bridge.bridge-nf-call-arptables=0'], { ns: this.sw }).catch(() => undefined);
     this.client = await this.topo.addNamespace('c');
-    await this.topo.connect(this.client, 'eth0', this.sw, 'br0', [`${SUBNET}.10/24`]);
+    await this.topo.connect(this.client, 'eth0', this.sw, 'br0', [`${SUBNET}.10/24`, ...(this.opts.ipv6 ? [`${v6addr(10)}/64`] : [])]);
     if (this.opts.router) {
       this.router = await this.topo.addNamespace('r');
       await this.topo.connect(this.router, 'eth0', this.sw, 'br0', [this.opts.router]);
@@ -99,17 +115,18 @@ export class Cluster {
     for (let i = 1; i <= this.opts.nodes; i++) {
       const ns = await this.topo.addNamespace(`n${i}`);
       const ip = `${SUBNET}.${10 + i}`;
-      const mac = await this.topo.connect(ns, 'eth0', this.sw, 'br0', [`${ip}/24`]);
+      const mac = await this.topo.connect(ns, 'eth0', this.sw, 'br0', [`${ip}/24`, ...(this.opts.ipv6 ? [`${v6addr(10 + i)}/64`] : [])]);
       // only answer ARP for addresses configured on the receiving interface: VIPs are answered by lbkit
       await sh('sysctl', ['-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.eth0.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2'], { ns });
       if (this.opts.vipRange) await sh('ip', ['route', 'add', 'local', this.opts.vipRange, 'dev', 'lo'], { ns });
-      this.nodes.push({ name: `node${i}`, ns, ip, mac, stateFile: join(this.dir, `node${i}.state.json`), logs: [] });
+      if (this.opts.vipRange6) await sh('ip', ['-6', 'route', 'add', 'local', this.opts.vipRange6, 'dev', 'lo'], { ns });
+      this.nodes.push({ name: `node${i}`, ns, ip, ...(this.opts.ipv6 ? { ip6: v6addr(10 + i) } : {}), mac, stateFile: join(this.dir, `node${i}.state.json`), logs: [] });
     }
   }
 
-  /** Starts the per-node HTTP server answering the node name on :8080. */
+  /** Starts the per-node HTTP server answering the node name on :8080 (IPv4 and IPv6). */
   startHttp(n: ClusterNode): void {
-    const code = "require('http').createServer((q,s)=>{s.setHeader('connection','close');s.end(process.argv[1])}).listen(8080,'0.0.0.0')";
+    const code = "require('http').createServer((q,s)=>{s.setHeader('connection','close');s.end(process.argv[1])}).listen(8080,'::')";
     n.http = this.topo.spawnIn(n.ns, process.execPath, ['-e', code, n.name]);
   }
 
@@ -133,10 +150,17 @@ export class Cluster {
   /** One HTTP GET from the client; returns the body or null. */
   async curl(vip: string, timeoutS = 0.5): Promise<string | null> {
     try {
-      return (await sh('curl', ['-s', '--max-time', String(timeoutS), `http://${vip}:8080/`], { ns: this.client, timeoutMs: 5000 })).trim() || null;
+      const host = vip.includes(':') ? `[${vip}]` : vip;
+      return (await sh('curl', ['-s', '-g', '--max-time', String(timeoutS), `http://${host}:8080/`], { ns: this.client, timeoutMs: 5000 })).trim() || null;
     } catch {
       return null;
     }
+  }
+
+  /** The client's neighbour-cache MAC for `ip` (or undefined). */
+  async neighMac(ip: string): Promise<string | undefined> {
+    const out = await sh('ip', [...(ip.includes(':') ? ['-6'] : []), 'neigh', 'show', ip, 'dev', 'eth0'], { ns: this.client }).catch(() => '');
+    return /lladdr ([0-9a-f:]{17})/.exec(out)?.[1];
   }
 
   async down(): Promise<void> {

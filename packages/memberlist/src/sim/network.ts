@@ -18,7 +18,9 @@ export interface SimNetworkOptions {
   random?: () => number;
 }
 
-interface Endpoint {
+/** One simulated node's attachment to the {@link SimNetwork}. */
+export interface Endpoint {
+  /** Its address. */
   addr: Address;
   packet?: (from: Address, msgs: Message[]) => void;
   pushPull?: (from: Address, req: PushPull) => PushPull;

@@ -1,0 +1,135 @@
+/**
+ * End-to-end L2 failover with lbkitd's own backends: @lbkit/arp (IPv4) / @lbkit/ndp (IPv6)
+ * user-space responders and @lbkit/memberlist membership (fast LAN timings), peers discovered from
+ * the Node objects' InternalIP. 3 node namespaces + a client on a bridge, each node runs lbkitd from
+ * the same YAML and an HTTP server answering its node name. Checked against the client's Linux
+ * kernel (ARP / neighbour discovery, TCP) and curl: the controller assigns the VIP, the leader is
+ * MetalLB's sha256(node#ip) winner, curl reaches it and the client's neighbour entry holds its MAC;
+ * malformed ARP / NS frames from scapy are counted and logged with the interface and the VIP still
+ * resolves; SIGKILL of the leader (unplanned) → the client reaches the next node by hash in < 1 s;
+ * SIGTERM of that one (planned hand-over, memberlist leave) → the third node in < 1 s; the last
+ * node's eth0 is deleted and re-created with a new MAC → the client's entry follows it.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInterop } from '../../../../test-utils/env.js';
+import { sh } from '../../../../test-utils/netns.js';
+import { Cluster, ensureBuilt, until, type ClusterNode } from './cluster.js';
+import { l2Yaml, l2Yaml6 } from './l2yaml.js';
+
+function hashOrder(ip: string, nodes: string[]): string[] {
+  return [...nodes].sort((a, b) => Buffer.compare(createHash('sha256').update(`${a}#${ip}`).digest(), createHash('sha256').update(`${b}#${ip}`).digest()));
+}
+
+for (const family of ['ipv4', 'ipv6'] as const) {
+  const v6 = family === 'ipv6';
+  const service = v6 ? 'default/web6' : 'default/web';
+  describeInterop(`lbkitd L2 failover (@lbkit/${v6 ? 'ndp' : 'arp'} + @lbkit/memberlist, ${family})`, { root: true, bins: ['ip', 'curl', '/usr/bin/python3'] }, () => {
+    const c = new Cluster({
+      prefix: v6 ? 'kl2v6' : 'kl2v4',
+      nodes: 3,
+      ipv6: v6,
+      ...(v6 ? { vipRange6: 'fd00:77::200/125' } : { vipRange: '10.77.0.200/29' }),
+      args: (n) => ['--l2-backend', 'lbkit', '--membership-backend', 'lbkit', '--memberlist-bind', `${n.ip}:7946`, '--memberlist-timings', 'fast'],
+    });
+
+    beforeAll(async () => {
+      ensureBuilt();
+      await c.up(v6 ? l2Yaml6(['node1', 'node2', 'node3']) : l2Yaml(['node1', 'node2', 'node3']));
+      for (const n of c.nodes) c.startHttp(n);
+      for (const n of c.nodes) c.startLbkitd(n);
+    }, 300_000);
+
+    afterAll(async () => {
+      if (process.env.KUBE_DEBUG) for (const n of c.nodes) console.log(n.name, n.logs.join(''));
+      await c.down();
+    }, 60_000);
+
+    it('assigns the VIP, elects the sha256 winner, fails over unplanned in < 1 s and hands over on SIGTERM', async () => {
+      const names = c.nodes.map((n) => n.name);
+      const vip = await until(() => {
+        const ips = c.nodes.map((n) => c.state(n)?.services.find((s) => s.service === service)?.ingress[0]);
+        return c.nodes.every((n) => c.state(n)?.members?.length === 3) && ips.every((ip) => ip && ip === ips[0]) ? ips[0] : undefined;
+      }, 60_000, 'three members and the same assignment on every node');
+      // the controller assigned from the pool of the right family
+      expect(vip).toMatch(v6 ? /^fd00:77::20[0-7]$/ : /^10\.77\.0\.20[0-7]$/);
+      const order = hashOrder(vip, names);
+      const owner = (): ClusterNode | undefined => {
+        const owners = c.nodes.filter((n) => n.lbkitd?.exitCode === null && n.lbkitd.signalCode === null && (c.state(n)?.l2[service] ?? []).includes(vip));
+        return owners.length === 1 ? owners[0] : undefined;
+      };
+      const leader = await until(owner, 30_000, 'exactly one L2 owner');
+      expect(leader.name).toBe(order[0]);
+      expect(await until(() => c.curl(vip).then((b) => (b === leader.name ? b : null)), 20_000, 'client reaching the leader')).toBe(leader.name);
+      // the client kernel resolved the VIP to the leader's MAC (answered by our ARP / NDP responder)
+      expect(await c.neighMac(vip)).toBe(leader.mac);
+
+      // malformed frames from scapy that pass the socket's BPF filter (ARP request / ICMPv6 NS) reach
+      // the decoder: lbkitd counts and logs them with the interface, keeps running and still answers
+      const py = v6
+        ? `
+from scapy.all import Ether, IPv6, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, sendp
+m='02:00:00:00:00:10'
+full=bytes(Ether(dst='${leader.mac}',src=m)/IPv6(src='fd00:77::10',dst='${vip}',hlim=255)/ICMPv6ND_NS(tgt='${vip}')/ICMPv6NDOptSrcLLAddr(lladdr=m))
+def patch(off, val):
+    x=bytearray(full); x[off:off+len(val)]=val; return bytes(x)
+bad=[patch(21,b'\\x40'), patch(55,b'\\x01'), patch(56,b'\\x00\\x00'), full[:70], patch(62,b'\\xff')]
+sendp([Ether(f) for f in bad], iface='eth0', verbose=False)
+print(len(bad))
+`
+        : `
+from scapy.all import Ether, ARP, sendp
+full=bytes(Ether(dst='ff:ff:ff:ff:ff:ff')/ARP(op=1,pdst='${vip}',psrc='10.77.0.10'))
+def patch(off, val):
+    x=bytearray(full); x[off:off+len(val)]=val; return bytes(x)
+bad=[full[:22], full[:30], full[:41], patch(14,b'\\x00\\x06'), patch(16,b'\\x86\\xdd'), patch(18,b'\\x08'), patch(19,b'\\x10')]
+sendp([Ether(f) for f in bad], iface='eth0', verbose=False)
+print(len(bad))
+`;
+      const sent = Number((await sh('/usr/bin/python3', ['-c', py], { ns: c.client, timeoutMs: 60_000 })).trim());
+      expect(sent).toBe(v6 ? 5 : 7);
+      // every one of them counted as malformed and reported with the interface (the report runs every 2 s)
+      const want = new RegExp(`"msg":"dropped malformed frames".*"interface":"eth0","arp":${v6 ? 0 : sent},"ndp":${v6 ? sent : 0}`);
+      await until(() => want.test(leader.logs.join('')), 10_000, `${sent} malformed frames logged with the interface`);
+      expect(leader.lbkitd!.exitCode).toBeNull();
+      await sh('ip', [...(v6 ? ['-6'] : []), 'neigh', 'flush', 'to', vip, 'dev', 'eth0'], { ns: c.client });
+      expect(await until(() => c.curl(vip).then((b) => (b === leader.name ? b : null)), 10_000, 'client re-resolving the VIP after the junk')).toBe(leader.name);
+      expect(await c.neighMac(vip)).toBe(leader.mac);
+
+      // unplanned: SIGKILL the leader's lbkitd and its HTTP server; memberlist failure detection decides
+      const t1 = Date.now();
+      leader.lbkitd!.kill('SIGKILL');
+      leader.http!.kill('SIGKILL');
+      await until(() => c.curl(vip, 0.2).then((b) => b === order[1]), 30_000, 'client reaching the next node', 5);
+      const unplanned = Date.now() - t1;
+      const second = c.nodes.find((n) => n.name === order[1])!;
+      expect(await c.neighMac(vip)).toBe(second.mac);
+      console.log(`[kube-e2e] lbkit ${family} unplanned failover ${order[0]} -> ${order[1]}: ${unplanned} ms`);
+      expect(unplanned).toBeLessThan(1000);
+
+      // planned: SIGTERM (memberlist leave, then withdraw) and stop its HTTP server at the same instant
+      const t0 = Date.now();
+      second.lbkitd!.kill('SIGTERM');
+      second.http!.kill('SIGKILL');
+      await until(() => c.curl(vip, 0.2).then((b) => b === order[2]), 30_000, 'client reaching the third node', 5);
+      const planned = Date.now() - t0;
+      const third = c.nodes.find((n) => n.name === order[2])!;
+      expect(await c.neighMac(vip)).toBe(third.mac);
+      console.log(`[kube-e2e] lbkit ${family} planned failover ${order[1]} -> ${order[2]}: ${planned} ms`);
+      expect(planned).toBeLessThan(1000);
+      // the stopped speaker exited cleanly after its leave
+      await until(() => second.lbkitd!.exitCode !== null, 10_000, 'lbkitd exit after SIGTERM');
+      expect(second.lbkitd!.exitCode).toBe(0);
+      expect(third.logs.join('')).toMatch(/"member leave".*"member":"/);
+
+      // the last node's eth0 is deleted and re-created (new ifindex, new MAC): the speaker reopens its
+      // socket on the new interface and re-announces, so the client's entry moves to the new MAC
+      await sh('ip', ['link', 'del', 'eth0'], { ns: third.ns });
+      const newMac = await c.topo.connect(third.ns, 'eth0', c.sw, 'br0', [`${third.ip}/24`, ...(third.ip6 ? [`${third.ip6}/64`] : [])]);
+      expect(newMac).not.toBe(third.mac);
+      await until(() => c.neighMac(vip).then((m) => m === newMac), 10_000, 'client neighbour entry moving to the re-created interface');
+      expect(await until(() => c.curl(vip).then((b) => (b === third.name ? b : null)), 10_000, 'client reaching the node over its new interface')).toBe(third.name);
+      expect(third.logs.join('')).toMatch(v6 ? /"msg":"interface re-created, NDP socket reopened"/ : /"msg":"interface back, IPv4 VIPs re-announced"/);
+    }, 240_000);
+  });
+}

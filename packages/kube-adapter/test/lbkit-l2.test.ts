@@ -1,0 +1,197 @@
+/**
+ * LbkitL2Announcer (the @lbkit/arp + @lbkit/ndp backend) over fake link-layer transports, so it
+ * runs without root: GARP and unsolicited NA on takeover, replies to ARP requests and NS for owned
+ * VIPs only, malformed frames counted and logged with the interface, interface selection, open
+ * failures. Frames are built and checked byte by byte here (Ethernet/ARP/IPv6 offsets), not
+ * through the codecs under test. The real-socket path is covered by test/interop/l2-lbkit.test.ts.
+ */
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { encode as encodeNdp, solicitedNodeAddress, solicitedNodeMac } from '@lbkit/ndp';
+import { LbkitL2Announcer } from '../src/adapters/lbkit-l2.js';
+import type { Logger } from '../src/log.js';
+
+class FakeLink extends EventEmitter {
+  sent: Buffer[] = [];
+  groups: string[] = [];
+  closed = false;
+  send(frame: Buffer): void {
+    if (this.closed) throw new Error('closed');
+    this.sent.push(Buffer.from(frame));
+  }
+  addMembership(mac: string): void {
+    this.groups.push(mac);
+  }
+  dropMembership(mac: string): void {
+    this.groups = this.groups.filter((g) => g !== mac);
+  }
+  close(): void {
+    this.closed = true;
+  }
+  inject(frame: Buffer): void {
+    this.emit('frame', frame, 0);
+  }
+}
+
+const MAC = '02:00:00:00:00:11';
+const CLIENT = '02:00:00:00:00:10';
+const macBytes = (m: string) => Buffer.from(m.split(':').map((x) => parseInt(x, 16)));
+const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
+const fmtIp4 = (b: Buffer) => [...b].join('.');
+const fmtMac = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+
+/** An ARP request written by hand (RFC 826 layout). */
+function arpRequest(sha: string, spa: string, tpa: string): Buffer {
+  return Buffer.concat([macBytes('ff:ff:ff:ff:ff:ff'), macBytes(sha), Buffer.from([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]), macBytes(sha), ip4(spa), Buffer.alloc(6), ip4(tpa)]);
+}
+/** Reads the ARP fields of a frame by offset. */
+function arpFields(f: Buffer) {
+  return { ethDst: fmtMac(f.subarray(0, 6)), type: f.readUInt16BE(12), op: f.readUInt16BE(20), sha: fmtMac(f.subarray(22, 28)), spa: fmtIp4(f.subarray(28, 32)), tha: fmtMac(f.subarray(32, 38)), tpa: fmtIp4(f.subarray(38, 42)) };
+}
+
+function setup(eligible = ['eth0']) {
+  const arp = new Map<string, FakeLink>();
+  const ndp = new Map<string, FakeLink>();
+  const logs: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = [];
+  const log: Logger = { log: (level, msg, fields) => logs.push({ level, msg, fields }), child: () => log };
+  const garps: string[] = [];
+  const a = new LbkitL2Announcer({
+    log,
+    listInterfaces: () => eligible,
+    watchIntervalMs: 0,
+    reportIntervalMs: 0,
+    repeatIntervalMs: 1000,
+    repeatForMs: 0,
+    onGratuitous: (ip) => garps.push(ip),
+    transports: {
+      mac: (i) => (eligible.includes(i) ? MAC : undefined),
+      arp: (i) => {
+        const l = new FakeLink();
+        arp.set(i, l);
+        return l;
+      },
+      ndp: (i) => {
+        const l = new FakeLink();
+        ndp.set(i, l);
+        return l;
+      },
+    },
+  });
+  return { a, arp, ndp, logs, garps };
+}
+
+describe('LbkitL2Announcer (IPv4, ARP)', () => {
+  it('sends a GARP on takeover and answers ARP requests for the VIP only while it owns it', async () => {
+    const { a, arp, garps } = setup();
+    await a.start();
+    expect(a.announce('10.77.0.200', ['eth0'])).toBe(true);
+    const link = arp.get('eth0')!;
+    const g = arpFields(link.sent[0]!);
+    // gratuitous request: broadcast, op 1, SPA = TPA = VIP, SHA = our MAC
+    expect(g).toMatchObject({ ethDst: 'ff:ff:ff:ff:ff:ff', type: 0x0806, op: 1, sha: MAC, spa: '10.77.0.200', tpa: '10.77.0.200' });
+    expect(garps).toEqual(['10.77.0.200']);
+
+    link.sent = [];
+    link.inject(arpRequest(CLIENT, '10.77.0.10', '10.77.0.200'));
+    expect(link.sent).toHaveLength(1);
+    expect(arpFields(link.sent[0]!)).toMatchObject({ ethDst: CLIENT, op: 2, sha: MAC, spa: '10.77.0.200', tha: CLIENT, tpa: '10.77.0.10' });
+    // another address: no answer
+    link.inject(arpRequest(CLIENT, '10.77.0.10', '10.77.0.201'));
+    expect(link.sent).toHaveLength(1);
+
+    a.withdraw('10.77.0.200');
+    link.inject(arpRequest(CLIENT, '10.77.0.10', '10.77.0.200'));
+    expect(link.sent).toHaveLength(1);
+    expect(a.announced().size).toBe(0);
+    a.close();
+    expect(link.closed).toBe(true);
+  });
+
+  it('counts malformed frames, never throws, keeps answering, and logs the interface', async () => {
+    const { a, arp, logs } = setup();
+    a.announce('10.77.0.200', []);
+    const link = arp.get('eth0')!;
+    const good = arpRequest(CLIENT, '10.77.0.10', '10.77.0.200');
+    const bad = [Buffer.alloc(0), good.subarray(0, 20), Buffer.concat([good.subarray(0, 14), Buffer.from([0, 9])]), Buffer.from(good).fill(0xff, 14, 20)];
+    for (const f of bad) expect(() => link.inject(f)).not.toThrow();
+    link.sent = [];
+    link.inject(good);
+    expect(link.sent).toHaveLength(1);
+    const s = a.stats().find((x) => x.interface === 'eth0')!;
+    expect(s.arpMalformed).toBe(bad.length);
+    a.report();
+    const w = logs.find((l) => l.msg === 'dropped malformed frames');
+    expect(w?.level).toBe('warn');
+    expect(w?.fields).toMatchObject({ interface: 'eth0', arp: bad.length });
+    a.close();
+  });
+
+  it('selects interfaces: requested ∩ eligible, else every eligible one; none → false', async () => {
+    const { a, arp, logs } = setup(['eth0', 'eth1']);
+    expect(a.announce('10.77.0.200', [])).toBe(true);
+    expect([...arp.keys()].sort()).toEqual(['eth0', 'eth1']);
+    expect(a.announce('10.77.0.201', ['eth1', 'eth7'])).toBe(true);
+    expect(a.announced().get('10.77.0.201')).toEqual(['eth1']);
+    expect(a.announce('10.77.0.202', ['eth7'])).toBe(false);
+    expect(logs.some((l) => l.msg === 'no matching interface for the VIP')).toBe(true);
+    expect(() => a.announce('10.77.0.999', [])).toThrow(/lbkit-l2: invalid IP "10.77.0.999"/);
+    a.close();
+  });
+
+  it('an interface whose socket cannot be opened is logged by name and skipped', () => {
+    const logs: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
+    const log: Logger = { log: (_l, msg, fields) => logs.push({ msg, fields }), child: () => log };
+    const a = new LbkitL2Announcer({
+      log,
+      listInterfaces: () => ['eth0'],
+      watchIntervalMs: 0,
+      reportIntervalMs: 0,
+      transports: {
+        mac: () => MAC,
+        arp: () => {
+          throw new Error('socket(AF_PACKET): Operation not permitted');
+        },
+      },
+    });
+    expect(a.announce('10.77.0.200', [])).toBe(false);
+    expect(logs.find((l) => l.msg === 'cannot announce on interface')?.fields).toMatchObject({ interface: 'eth0', ip: '10.77.0.200' });
+    a.close();
+  });
+});
+
+describe('LbkitL2Announcer (IPv6, NDP)', () => {
+  const VIP6 = 'fd00:77::200';
+  it('joins the solicited-node group, sends an unsolicited NA, answers NS, drops junk', () => {
+    const { a, ndp, garps } = setup();
+    expect(a.announce(VIP6, ['eth0'])).toBe(true);
+    const link = ndp.get('eth0')!;
+    expect(link.groups).toEqual(['33:33:ff:00:02:00']);
+    expect(solicitedNodeMac(VIP6)).toBe('33:33:ff:00:02:00');
+    const na = link.sent[0]!;
+    // Ethernet to 33:33:00:00:00:01, IPv6 next header 58 hop limit 255, ICMPv6 type 136, flags O=1 S=0 R=0, target = VIP
+    expect(fmtMac(na.subarray(0, 6))).toBe('33:33:00:00:00:01');
+    expect(na.readUInt16BE(12)).toBe(0x86dd);
+    expect([na[20], na[21], na[54]]).toEqual([58, 255, 136]);
+    expect(na[58]! & 0xe0).toBe(0x20);
+    expect(na.subarray(62, 78).toString('hex')).toBe('fd000077000000000000000000000200');
+    expect(garps).toEqual([VIP6]);
+
+    link.sent = [];
+    const ns = encodeNdp({ type: 'ns', ethSrc: CLIENT, ethDst: '33:33:ff:00:02:00', src: 'fd00:77::10', dst: solicitedNodeAddress(VIP6), target: VIP6, sourceLinkLayer: CLIENT });
+    for (const junk of [Buffer.alloc(3), ns.subarray(0, 60), Buffer.from(ns).fill(0, 21, 22)]) expect(() => link.inject(junk)).not.toThrow();
+    link.inject(ns);
+    expect(link.sent).toHaveLength(1);
+    const reply = link.sent[0]!;
+    expect(fmtMac(reply.subarray(0, 6))).toBe(CLIENT);
+    expect(reply[54]).toBe(136);
+    expect(reply[58]! & 0xe0).toBe(0x60); // S=1 O=1
+    expect(a.stats()[0]!.ndpMalformed).toBeGreaterThanOrEqual(2);
+
+    a.withdraw(VIP6);
+    expect(link.groups).toEqual([]);
+    link.inject(ns);
+    expect(link.sent).toHaveLength(1);
+    a.close();
+    expect(link.closed).toBe(true);
+  });
+});
