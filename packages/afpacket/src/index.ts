@@ -3,7 +3,7 @@
  * @lbkit/afpacket: Linux AF_PACKET raw sockets for Node.js (own Node-API addon), a classic BPF
  * assembler with ready-made filters, interface information and an interface watcher.
  */
-export { PacketSocket, PacketType } from './socket.js';
+export { PacketSocket, PacketType, isLinkStateError } from './socket.js';
 export type { PacketSocketOptions, PacketSocketEvents, L2Transport } from './socket.js';
 export { BPF, assemble, interpret, ld, ldInd, ldxMsh, jeq, jset, ret } from './bpf.js';
 export type { BpfInstruction, LoadSize } from './bpf.js';

@@ -125,3 +125,13 @@ export class PacketSocket extends EventEmitter<PacketSocketEvents> implements L2
     this.emit('close');
   }
 }
+
+/**
+ * True for a send error explained by the interface's state rather than by the frame: `ENETDOWN`
+ * (link down), `ENXIO`/`ENODEV` (interface deleted). Speakers poll their watcher on such an error
+ * and report it only if the interface still looks usable.
+ */
+export function isLinkStateError(err: unknown): boolean {
+  const m = err instanceof Error ? err.message : String(err);
+  return /\(errno (100|6|19)\)|Network is down|No such device/.test(m);
+}

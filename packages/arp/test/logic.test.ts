@@ -127,3 +127,37 @@ describe('ArpSpeaker with a fake transport', () => {
     expect(t.closed).toBe(true);
   });
 });
+
+describe('GratuitousAnnouncer schedule (MetalLB: at once, then every 1.1 s while < 5 s)', () => {
+  afterEach(() => vi.useRealTimers());
+  it('sends at exactly 0, 1.1, 2.2, 3.3, 4.4 s, then refreshes every refreshIntervalMs, per address', () => {
+    vi.useFakeTimers({ now: 0 });
+    const times: Record<string, number[]> = {};
+    const t = new FakeTransport();
+    const a = new GratuitousAnnouncer(t, ME, { refreshIntervalMs: 30_000 });
+    a.on('sent', (ip) => (times[ip] ??= []).push(Date.now()));
+    a.announce('10.0.0.1');
+    vi.advanceTimersByTime(500);
+    a.announce('10.0.0.2');
+    vi.advanceTimersByTime(70_000);
+    expect(times['10.0.0.1']).toEqual([0, 1100, 2200, 3300, 4400, 34_400, 64_400]);
+    expect(times['10.0.0.2']).toEqual([500, 1600, 2700, 3800, 4900, 34_900, 64_900]);
+    // every frame is the request form with SPA = TPA = VIP to broadcast
+    for (const f of t.sent) expect(decode(f)).toMatchObject({ op: 1, dst: 'ff:ff:ff:ff:ff:ff', sha: ME, tha: 'ff:ff:ff:ff:ff:ff' });
+    // re-announcing restarts the burst from now instead of adding a second schedule
+    a.announce('10.0.0.1');
+    vi.advanceTimersByTime(2200);
+    expect(times['10.0.0.1']!.slice(7)).toEqual([70_500, 71_600, 72_700]);
+    a.stop();
+    vi.advanceTimersByTime(100_000);
+    expect(t.sent).toHaveLength(17);
+  });
+  it('without refresh the address goes quiet after the burst', () => {
+    vi.useFakeTimers({ now: 0 });
+    const t = new FakeTransport();
+    const a = new GratuitousAnnouncer(t, ME);
+    a.announce('10.0.0.1');
+    vi.advanceTimersByTime(600_000);
+    expect(t.sent).toHaveLength(5);
+  });
+});

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     writeFileSync(OUT, `${TITLE}\n\nNot measured: needs root (network namespaces).\n`);
     return;
   }
-  execFileSync('npx', ['tsc', '-p', 'packages/ndp'], { cwd: root, stdio: 'ignore' });
+  execFileSync('npx', ['tsc', '-b', 'packages/ndp'], { cwd: root, stdio: 'inherit' });
   const topo = new Topology('ndp');
   try {
     const sw = await topo.addNamespace('sw');
@@ -66,7 +66,15 @@ async function main(): Promise<void> {
     // does not make this kernel send an NA, checked with tcpdump.)
     const kernel: number[] = [];
     await sh('ip', ['-6', 'addr', 'add', `${VIP}/128`, 'dev', 'eth0', 'nodad'], { ns: n2 });
-    await sh('ping', ['-6', '-c1', '-W2', VIP], { ns: c });
+    // Resolve the VIP once (a first echo can be lost while the fresh veths settle): up to 3 tries.
+    for (let i = 0; ; i++) {
+      try {
+        await sh('ping', ['-6', '-c1', '-W2', VIP], { ns: c });
+        break;
+      } catch (e) {
+        if (i === 2) throw e;
+      }
+    }
     const kmacs = ['02:78:00:00:00:a1', '02:78:00:00:00:a2'];
     for (let i = 0; i < ROUNDS; i++) {
       const p = waitMac(kmacs[i % 2]!);

@@ -20,6 +20,8 @@ export interface AnnouncerOptions {
   refreshMs?: number;
   /** Called when a send fails (the announcer never throws from timers). */
   onError?: (err: Error) => void;
+  /** Called after each unsolicited NA for `ip` went out. */
+  onSent?: (ip: string) => void;
 }
 
 /** Returns the link-local (fe80::/10) IPv6 address of `ifname` as seen by this process, or undefined. */
@@ -75,6 +77,7 @@ export class UnsolicitedAnnouncer {
     try {
       this.opts.transport.send(this.frame(ip));
       this.sent++;
+      this.opts.onSent?.(canonicalIPv6(ip, 'ip'));
     } catch (e) {
       this.opts.onError?.(e as Error);
     }

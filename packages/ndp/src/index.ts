@@ -6,5 +6,6 @@ export type { NdpTransport } from './transport.js';
 export * from './responder.js';
 export * from './announcer.js';
 export * from './speaker.js';
+export * from './interface-speaker.js';
 export * from './packet-transport.js';
 export * from './afpacket-adapter.js';

@@ -73,8 +73,8 @@ export interface InterfaceEventsLike {
 
 /**
  * Re-announces every VIP of `speaker` each time `watcher` reports the interface up (after a down/up).
- * When the interface is re-created (watcher `'new'`), the caller must open a new socket and speaker:
- * an AF_PACKET socket stays bound to the old ifindex.
+ * When the interface is re-created (watcher `'new'`), a caller-owned socket must be reopened (an
+ * AF_PACKET socket stays bound to the old ifindex); {@link NdpInterfaceSpeaker} does all of this itself.
  */
 export function followInterface(speaker: NdpSpeaker, watcher: InterfaceEventsLike): void {
   watcher.on('up', () => speaker.linkUp());

@@ -66,8 +66,11 @@ export async function makeLab(prefix = 'arp'): Promise<Lab> {
   return { topo, client, node1, node2, mac1, mac2, macClient };
 }
 
-export async function startSpeaker(topo: Topology, ns: string): Promise<Fixture> {
-  const child = spawn('ip', ['netns', 'exec', ns, viteNode, '--config', config, fixture, 'eth0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+export async function startSpeaker(topo: Topology, ns: string, env: Record<string, string> = {}): Promise<Fixture> {
+  const child = spawn('ip', ['netns', 'exec', ns, viteNode, '--config', config, fixture, 'eth0'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   topo.children.push(child);
   const f = new Fixture(child);
   await f.wait(/^ready$/, 90_000);
@@ -88,4 +91,42 @@ export async function waitNeigh(ns: string, ip: string, mac: string, t0: number,
     await sleep(10);
   }
   throw new Error(`neighbour ${ip} did not switch to ${mac} within ${timeoutMs} ms: ${JSON.stringify(await neigh(ns, ip))}`);
+}
+
+/** A tshark capture running in a namespace; `stop()` kills it (by PID) and returns its field lines. */
+export interface Capture {
+  stop(): Promise<string[][]>;
+}
+
+/**
+ * Starts `tshark -T fields` in `ns` on `eth0` with capture filter `filter`, printing `fields`
+ * comma-separated per frame; resolves once tshark reports it is capturing.
+ */
+export async function capture(topo: Topology, ns: string, filter: string, fields: string[]): Promise<Capture> {
+  const args = ['-l', '-n', '-i', 'eth0', '-f', filter, '-T', 'fields', '-E', 'separator=,', ...fields.flatMap((f) => ['-e', f])];
+  const child = topo.spawnIn(ns, 'tshark', args);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`tshark did not start: ${err}`)), 30_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('Capturing on')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`tshark exited ${code}: ${err}`)));
+  });
+  await sleep(700); // "Capturing on" is printed slightly before dumpcap's socket receives frames
+  return {
+    async stop() {
+      await sleep(300); // let the last frames be printed
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await done;
+      return out.split('\n').filter((l) => l.trim() !== '').map((l) => l.split(','));
+    },
+  };
 }

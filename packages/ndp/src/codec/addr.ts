@@ -117,3 +117,13 @@ export function solicitedNodeMac(ip: string): string {
 export const ALL_NODES = 'ff02::1';
 /** Ethernet MAC of the all-nodes group, `33:33:00:00:00:01`. */
 export const ALL_NODES_MAC = '33:33:00:00:00:01';
+
+/**
+ * Modified-EUI-64 link-local address `fe80::/64` derived from a MAC (RFC 4291 appendix A): the
+ * kernel's default link-local when `addr_gen_mode` is eui64; used as a fallback source address.
+ */
+export function eui64LinkLocal(mac: string): string {
+  const m = parseMac(mac, 'mac');
+  const iid = Buffer.from([m[0]! ^ 0x02, m[1]!, m[2]!, 0xff, 0xfe, m[3]!, m[4]!, m[5]!]);
+  return formatIPv6(Buffer.concat([Buffer.from('fe800000000000000000', 'hex').subarray(0, 8), iid]));
+}

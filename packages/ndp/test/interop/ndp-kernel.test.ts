@@ -58,9 +58,9 @@ describeInterop(`ndp (${transport} transport) vs Linux kernel neighbour discover
   let node1: Node, node2: Node;
 
   beforeAll(async () => {
-    // ndp does not import @lbkit/afpacket, so build only this project (fixture.mjs imports dist/).
-    // (the afpacket variant also needs @lbkit/afpacket's dist/ and native addon, built by the bootstrap).
-    await sh('sh', ['-c', `cd ${root} && npx tsc -p packages/ndp`], { timeoutMs: 120_000 });
+    // fixture.mjs imports dist/: build ndp and (through the project reference) @lbkit/afpacket.
+    // (the afpacket variant also needs the native addon, built by the bootstrap / npm install).
+    await sh('sh', ['-c', `cd ${root} && npx tsc -b packages/ndp`], { timeoutMs: 120_000 });
     sw = await topo.addNamespace('sw');
     client = await topo.addNamespace('c');
     n1 = await topo.addNamespace('n1');
