@@ -67,26 +67,43 @@ export function familyBits(f: IPFamily): number {
   return f === 'ipv4' ? 32 : 128;
 }
 
-/** Formats an address (IPv6 in RFC 5952 canonical form). */
-export function formatIP(family: IPFamily, value: bigint): string {
-  if (family === 'ipv4') {
-    return `${(value >> 24n) & 255n}.${(value >> 16n) & 255n}.${(value >> 8n) & 255n}.${value & 255n}`;
-  }
-  const hex32 = value.toString(16).padStart(32, '0');
-  const g: number[] = [];
-  for (let i = 0; i < 32; i += 4) g.push(parseInt(hex32.slice(i, i + 4), 16));
+const M32 = 0xffffffffn;
+
+/** RFC 5952 text of eight 16-bit groups: lowercase hex, longest run (>= 2) of zero groups shortened to `::`, first run on ties. */
+function formatGroups(g: readonly number[]): string {
   let bestS = -1;
-  let bestL = 0;
+  let bestL = 1;
   for (let i = 0; i < 8; ) {
     if (g[i] !== 0) { i++; continue; }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestL && j - i >= 2) { bestS = i; bestL = j - i; }
+    if (j - i > bestL) { bestS = i; bestL = j - i; }
     i = j;
   }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (bestS < 0) return hex(g);
-  return `${hex(g.slice(0, bestS))}::${hex(g.slice(bestS + bestL))}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestS) {
+      out += '::';
+      i += bestL - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += g[i]!.toString(16);
+  }
+  return out;
+}
+
+/** Formats an address (IPv6 in RFC 5952 canonical form). */
+export function formatIP(family: IPFamily, value: bigint): string {
+  if (family === 'ipv4') {
+    const n = Number(value & M32);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
+  const w0 = Number((value >> 96n) & M32);
+  const w1 = Number((value >> 64n) & M32);
+  const w2 = Number((value >> 32n) & M32);
+  const w3 = Number(value & M32);
+  return formatGroups([w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff]);
 }
 
 /** Formats an {@link IPAddr}. */

@@ -1,71 +1,145 @@
 /** Sorted set of bigints stored as disjoint, merged runs [start, end]; memory grows with fragmentation, never with range size. */
 
-/** A set of held addresses of one family, kept as sorted runs. */
-export class RunSet {
-  private starts: bigint[] = [];
-  private ends: bigint[] = [];
+/** Largest number of runs in one block before it is split in two. */
+const MAX_BLOCK = 256;
 
-  /** Number of runs (for structural tests). */
+interface Block {
+  starts: bigint[];
+  ends: bigint[];
+}
+
+/**
+ * A set of bigints (IPv6 values) kept as sorted, merged runs [start, end].
+ * Runs live in blocks of at most 256, indexed by each block's first start: a lookup is two binary searches
+ * (O(log n)), an update moves at most one block's entries plus, when a block splits or empties, the block
+ * index (n / 256 entries), so heavy fragmentation (100k runs) stays cheap.
+ */
+export class RunSet {
+  private blocks: Block[] = [];
+  private mins: bigint[] = [];
+  private count = 0;
+
+  /** Number of runs. */
   get runCount(): number {
-    return this.starts.length;
+    return this.count;
   }
 
-  /** Index of the last run whose start is <= x, or -1. */
-  private floor(x: bigint): number {
+  /** Index of the last block whose first start is <= x, or -1. */
+  private blockOf(x: bigint): number {
+    const m = this.mins;
     let lo = 0;
-    let hi = this.starts.length - 1;
+    let hi = m.length - 1;
     let ans = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.starts[mid]! <= x) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+      if (m[mid]! <= x) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  /** Index of the last run of the block whose start is <= x (the block's first start is <= x). */
+  private static runOf(b: Block, x: bigint): number {
+    const st = b.starts;
+    let lo = 0;
+    let hi = st.length - 1;
+    let ans = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (st[mid]! <= x) { ans = mid; lo = mid + 1; } else hi = mid - 1;
     }
     return ans;
   }
 
   /** True when x is in the set. */
   has(x: bigint): boolean {
-    const i = this.floor(x);
-    return i >= 0 && this.ends[i]! >= x;
+    const bi = this.blockOf(x);
+    if (bi < 0) return false;
+    const b = this.blocks[bi]!;
+    return b.ends[RunSet.runOf(b, x)]! >= x;
   }
 
   /** Smallest value >= x that is not in the set. */
   nextFree(x: bigint): bigint {
-    const i = this.floor(x);
-    if (i >= 0 && this.ends[i]! >= x) return this.ends[i]! + 1n;
-    return x;
+    const bi = this.blockOf(x);
+    if (bi < 0) return x;
+    const b = this.blocks[bi]!;
+    const e = b.ends[RunSet.runOf(b, x)]!;
+    return e >= x ? e + 1n : x;
   }
 
-  /** Adds x. */
-  add(x: bigint): void {
-    const i = this.floor(x);
-    if (i >= 0 && this.ends[i]! >= x) return;
-    const joinLeft = i >= 0 && this.ends[i]! + 1n === x;
-    const joinRight = i + 1 < this.starts.length && this.starts[i + 1]! - 1n === x;
-    if (joinLeft && joinRight) {
-      this.ends[i] = this.ends[i + 1]!;
-      this.starts.splice(i + 1, 1);
-      this.ends.splice(i + 1, 1);
-    } else if (joinLeft) this.ends[i] = x;
-    else if (joinRight) this.starts[i + 1] = x;
-    else {
-      this.starts.splice(i + 1, 0, x);
-      this.ends.splice(i + 1, 0, x);
+  private insertRun(bi: number, ri: number, s: bigint, e: bigint): void {
+    this.count++;
+    if (this.blocks.length === 0) {
+      this.blocks.push({ starts: [s], ends: [e] });
+      this.mins.push(s);
+      return;
+    }
+    const b = this.blocks[bi]!;
+    if (ri === b.starts.length) { b.starts.push(s); b.ends.push(e); } else { b.starts.splice(ri, 0, s); b.ends.splice(ri, 0, e); }
+    if (ri === 0) this.mins[bi] = s;
+    if (b.starts.length > MAX_BLOCK) {
+      const half = b.starts.length >> 1;
+      const nb: Block = { starts: b.starts.splice(half), ends: b.ends.splice(half) };
+      this.blocks.splice(bi + 1, 0, nb);
+      this.mins.splice(bi + 1, 0, nb.starts[0]!);
     }
   }
 
-  /** Removes x. */
+  private removeRun(bi: number, ri: number): void {
+    this.count--;
+    const b = this.blocks[bi]!;
+    b.starts.splice(ri, 1);
+    b.ends.splice(ri, 1);
+    if (b.starts.length === 0) {
+      this.blocks.splice(bi, 1);
+      this.mins.splice(bi, 1);
+    } else if (ri === 0) this.mins[bi] = b.starts[0]!;
+  }
+
+  /** Adds x (merging with neighbouring runs). */
+  add(x: bigint): void {
+    const bi = this.blockOf(x);
+    let ri = -1;
+    if (bi >= 0) {
+      const b = this.blocks[bi]!;
+      ri = RunSet.runOf(b, x);
+      if (b.ends[ri]! >= x) return;
+    }
+    // right neighbour: next run in the same block, else the first run of the next block
+    let rb = bi;
+    let rr = ri + 1;
+    if (rb < 0) { rb = 0; rr = 0; } else if (rr === this.blocks[rb]!.starts.length) { rb++; rr = 0; }
+    const right = rb < this.blocks.length ? this.blocks[rb]! : undefined;
+    const joinLeft = bi >= 0 && this.blocks[bi]!.ends[ri]! + 1n === x;
+    const joinRight = right !== undefined && right.starts[rr]! - 1n === x;
+    if (joinLeft && joinRight) {
+      this.blocks[bi]!.ends[ri] = right.ends[rr]!;
+      this.removeRun(rb, rr);
+    } else if (joinLeft) this.blocks[bi]!.ends[ri] = x;
+    else if (joinRight) {
+      right.starts[rr] = x;
+      if (rr === 0) this.mins[rb] = x;
+    } else if (bi < 0) this.insertRun(0, 0, x, x);
+    else this.insertRun(bi, ri + 1, x, x);
+  }
+
+  /** Removes x (splitting its run when needed). */
   delete(x: bigint): void {
-    const i = this.floor(x);
-    if (i < 0 || this.ends[i]! < x) return;
-    const s = this.starts[i]!;
-    const e = this.ends[i]!;
-    if (s === e) { this.starts.splice(i, 1); this.ends.splice(i, 1); }
-    else if (s === x) this.starts[i] = x + 1n;
-    else if (e === x) this.ends[i] = x - 1n;
+    const bi = this.blockOf(x);
+    if (bi < 0) return;
+    const b = this.blocks[bi]!;
+    const ri = RunSet.runOf(b, x);
+    const s = b.starts[ri]!;
+    const e = b.ends[ri]!;
+    if (e < x) return;
+    if (s === e) this.removeRun(bi, ri);
+    else if (s === x) {
+      b.starts[ri] = x + 1n;
+      if (ri === 0) this.mins[bi] = x + 1n;
+    } else if (e === x) b.ends[ri] = x - 1n;
     else {
-      this.ends[i] = x - 1n;
-      this.starts.splice(i + 1, 0, x + 1n);
-      this.ends.splice(i + 1, 0, e);
+      b.ends[ri] = x - 1n;
+      this.insertRun(bi, ri + 1, x + 1n, e);
     }
   }
 }
