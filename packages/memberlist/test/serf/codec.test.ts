@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readPcap, tcpFlows } from '../wire/pcap.js';
 import { decodePacket, mpDecode, tryDecodeStream } from '../../src/wire/index.js';
@@ -12,7 +13,7 @@ import {
   encodeSerfTags,
 } from '../../src/index.js';
 
-const LAB = '/work/shared/lab/memberlist';
+const LAB = fileURLToPath(new URL('../fixtures', import.meta.url));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** serf payloads gossiped as memberlist user messages in a capture of serf 0.9.4. */

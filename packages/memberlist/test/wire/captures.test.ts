@@ -1,10 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { readPcap, tcpFlows } from './pcap.js';
 import { decodePacket, encodePacket, encodeMessage, tryDecodeStream, encodeStreamMessage, removeLabel } from '../../src/wire/index.js';
 import { Keyring } from '../../src/security/index.js';
 
-const LAB = '/work/shared/lab/memberlist';
+const LAB = fileURLToPath(new URL('../fixtures', import.meta.url));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 describe('captured serf/memberlist 0.2.2 traffic', () => {

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import {
@@ -38,7 +39,7 @@ describe('wire round trips', () => {
   });
 
   it('LZW matches the Go-produced buffers and round-trips large/random input (table resets)', () => {
-    const udp = readPcap('/work/shared/lab/memberlist/four.pcap').filter((x) => x.proto === 'udp');
+    const udp = readPcap(fileURLToPath(new URL('../fixtures/four.pcap', import.meta.url))).filter((x) => x.proto === 'udp');
     for (const data of [new Uint8Array(0), Uint8Array.of(7), new Uint8Array(randomBytes(20000)), new Uint8Array(100000).fill(65)]) {
       expect(Buffer.from(lzwDecompress(lzwCompress(data))).equals(Buffer.from(data))).toBe(true);
     }
@@ -76,7 +77,7 @@ describe('wire round trips', () => {
 
 describe('malformed input never escapes the pipeline', () => {
   it('random mutations of captured packets are counted, never thrown', () => {
-    const udp = readPcap('/work/shared/lab/memberlist/four.pcap').filter((x) => x.proto === 'udp').slice(0, 60);
+    const udp = readPcap(fileURLToPath(new URL('../fixtures/four.pcap', import.meta.url))).filter((x) => x.proto === 'udp').slice(0, 60);
     let seed = 12345;
     const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
     let thrownOther = 0;
