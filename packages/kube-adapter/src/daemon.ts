@@ -32,6 +32,10 @@ export interface DaemonOptions {
   namespace?: string;
   /** L2 drain window in ms. */
   drainMs?: number;
+  /** L2 startup hold in ms (see SpeakerOptions.l2StartupGraceMs; default 0 = off). */
+  l2StartupGraceMs?: number;
+  /** `--ignore-exclude-lb`: nodes labelled exclude-from-external-load-balancers stay candidates. */
+  ignoreExcludeLB?: boolean;
   /** Debounce for change events in ms (default 20). */
   debounceMs?: number;
 }
@@ -70,6 +74,8 @@ export class Daemon {
         metrics: opts.metrics,
         log: opts.log?.child({ component: 'speaker' }),
         drainMs: opts.drainMs ?? 0,
+        l2StartupGraceMs: opts.l2StartupGraceMs ?? 0,
+        ignoreExcludeLB: opts.ignoreExcludeLB ?? false,
       });
     }
   }

@@ -18,6 +18,7 @@ export * from './controller.js';
 export * from './election.js';
 export * from './bgp-decision.js';
 export * from './speaker.js';
+export * from './startup-hold.js';
 export * from './metrics.js';
 export * from './log.js';
 export * from './daemon.js';

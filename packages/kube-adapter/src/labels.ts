@@ -1,4 +1,5 @@
 /** Label selector validation and matching (metav1.LabelSelector semantics). */
+import { matchesSelector, type LabelSelector as IpamLabelSelector } from '@lbkit/ipam';
 import type { LabelSelector } from './types.js';
 
 const OPS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
@@ -34,31 +35,15 @@ export function validateSelector(sel: unknown): string | null {
   return null;
 }
 
-/** Whether labels match a selector. An empty selector matches everything. */
+/**
+ * Whether labels match a selector (every matchLabels pair AND every matchExpression). An empty
+ * selector matches everything; an unknown operator matches nothing. Delegates to
+ * `@lbkit/ipam`'s `matchesSelector`, the one implementation of these semantics in lbkit.
+ */
 export function matchSelector(sel: LabelSelector, labels: Record<string, string> | undefined): boolean {
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const vals = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !vals.includes(l[e.key]!)) return false;
-        break;
-      case 'NotIn':
-        if (has && vals.includes(l[e.key]!)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  // our selectors come from unvalidated YAML, so `operator` is any string; ipam's matcher handles an
+  // unknown operator at run time (no match), which is why the narrower ipam type can be asserted here
+  return matchesSelector(sel as IpamLabelSelector, labels);
 }
 
 /** True when any selector matches; an empty list matches everything. */

@@ -1,7 +1,8 @@
 /** A tiny Prometheus text-format registry and HTTP exporter (no dependencies). */
 import { createServer, type Server } from 'node:http';
 
-type Labels = Record<string, string>;
+/** Label set of one metric series: Prometheus label name → value (e.g. `{ pool: 'default' }`). */
+export type Labels = Record<string, string>;
 
 function labelKey(l: Labels): string {
   return Object.keys(l)

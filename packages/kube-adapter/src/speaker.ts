@@ -12,6 +12,7 @@ import { canonicalIP } from './ip.js';
 import { nullLogger, type Logger } from './log.js';
 import type { MetallbMetrics } from './metrics.js';
 import { ingressIPs } from './service.js';
+import { StartupHold } from './startup-hold.js';
 import { keyOf, type EndpointSlice, type Node, type Service } from './types.js';
 
 /** Announces IPs on the local link (ARP / NDP responders plus gratuitous packets). */
@@ -86,6 +87,13 @@ export interface SpeakerOptions {
    * leader's gratuitous packets take over (Deckhouse-style). 0 = withdraw at once (MetalLB).
    */
   drainMs?: number;
+  /**
+   * Startup hold (ms): with `membership`, new L2 announcements wait until membership lists another
+   * member, or at most this long (then a lone node announces). Avoids a restarting node that has
+   * not joined yet winning every election alone and stealing VIPs with gratuitous ARP / NA. BGP and
+   * withdrawals are never held. Default 0 = off (MetalLB's behaviour); `lbkitd` defaults to 5000.
+   */
+  l2StartupGraceMs?: number;
 }
 
 interface L2Entry {
@@ -106,18 +114,25 @@ export class Speaker {
   private readonly log: Logger;
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly hold: StartupHold;
   /** Last decision per service, for inspection (`lbkitd` status file, tests). */
   readonly decisions = new Map<string, { l2?: L2Decision; bgp?: string }>();
 
   /** @param opts node name, announcers and sinks */
   constructor(private readonly opts: SpeakerOptions) {
     this.log = opts.log ?? nullLogger;
+    this.hold = new StartupHold({ node: opts.node, graceMs: opts.l2StartupGraceMs ?? 0, log: this.log, onExpire: () => void this.sync() });
     opts.membership?.onChange(() => void this.sync());
   }
 
   /** Services currently announced in L2 from this node (`namespace/name` → IPs). */
   l2Announced(): Map<string, string[]> {
     return new Map([...this.l2Svcs].map(([k, v]) => [k, v.ips]));
+  }
+
+  /** True while the startup hold keeps new L2 announcements back (see {@link SpeakerOptions.l2StartupGraceMs}). */
+  l2Held(): boolean {
+    return this.hold.active;
   }
 
   /** IPs this node currently answers for (announced or draining). */
@@ -176,13 +191,14 @@ export class Speaker {
     const nodes = new Map(this.state.nodes.map((n) => [n.metadata?.name ?? '', n]));
     const me = nodes.get(this.opts.node);
     const members = this.opts.membership ? this.opts.membership.members() : null;
+    const hold = this.hold.holding(members);
     const seen = new Set<string>();
     for (const svc of this.state.services) {
       const key = keyOf(svc);
       seen.add(key);
       this.lastSeen.set(key, svc);
       try {
-        await this.applyService(key, svc, config, nodes, me, members);
+        await this.applyService(key, svc, config, nodes, me, members, hold);
       } catch (e) {
         this.log.log('error', 'announce failed', { service: key, err: errMsg(e) });
       }
@@ -192,7 +208,7 @@ export class Speaker {
     await this.applyBgp(config, me);
   }
 
-  private async applyService(key: string, svc: Service, config: Config, nodes: Map<string, Node>, me: Node | undefined, members: string[] | null): Promise<void> {
+  private async applyService(key: string, svc: Service, config: Config, nodes: Map<string, Node>, me: Node | undefined, members: string[] | null, hold: boolean): Promise<void> {
     const raw = ingressIPs(svc);
     const ips = raw.map((i) => canonicalIP(i));
     let reason: string | undefined;
@@ -227,8 +243,13 @@ export class Speaker {
     }
     // L2
     const d = shouldAnnounceL2({ myNode: this.opts.node, svc, ips: good, config, nodes, slices, members, ignoreExcludeLB: this.opts.ignoreExcludeLB ?? false });
-    this.decisions.set(key, { l2: d, bgp: b.announce ? 'announce' : b.reason });
-    if (d.announce && this.opts.l2) {
+    // startup hold: a win computed before the first join is not trusted yet (nothing is announced,
+    // nothing to withdraw either: the hold only ever applies before this service's first announcement)
+    const held = hold && d.announce && !this.l2Svcs.has(key);
+    this.decisions.set(key, { l2: held ? { announce: false, reason: 'startupHold', candidates: d.candidates } : d, bgp: b.announce ? 'announce' : b.reason });
+    if (held) {
+      this.log.log('debug', 'L2 announcement held until memberlist joins', { service: key });
+    } else if (d.announce && this.opts.l2) {
       const cur = this.l2Svcs.get(key);
       if (!cur || cur.interfaces.join(',') !== d.interfaces.join(',')) {
         if (cur) await this.l2Release(key, cur, 0);
@@ -326,6 +347,7 @@ export class Speaker {
    */
   async shutdown(): Promise<void> {
     await this.chain;
+    this.hold.stop();
     if (this.opts.membership) await this.opts.membership.leave().catch(() => {});
     const drain = this.opts.drainMs ?? 0;
     if (drain > 0 && this.ipRefs.size > 0) await new Promise((r) => setTimeout(r, drain));

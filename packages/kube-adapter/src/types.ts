@@ -2,6 +2,7 @@
  * Plain structural types for the Kubernetes objects lbkit reads and writes. Only the fields the
  * controller and speaker use are typed; everything else passes through untouched.
  */
+import type { KubeServiceLike } from '@lbkit/ipam';
 
 /** Kubernetes object metadata (subset). */
 export interface ObjectMeta {
@@ -38,21 +39,22 @@ export interface ServicePort {
   nodePort?: number;
 }
 
+/**
+ * core/v1 ServiceSpec (subset): the fields `@lbkit/ipam`'s `KubeServiceLike` reads (type, cluster
+ * IPs, IP families and policy, loadBalancerIP, externalTrafficPolicy, selector), plus
+ * loadBalancerClass and full ports.
+ */
+export interface ServiceSpec extends Omit<NonNullable<KubeServiceLike['spec']>, 'ports'> {
+  /** `spec.loadBalancerClass`: only the controller for this class handles the service. */
+  loadBalancerClass?: string;
+  /** `spec.ports`. */
+  ports?: ServicePort[];
+}
+
 /** core/v1 Service (subset). */
 export interface Service extends KubeObject {
   kind?: 'Service';
-  spec?: {
-    type?: string;
-    clusterIP?: string;
-    clusterIPs?: string[];
-    ipFamilies?: string[];
-    ipFamilyPolicy?: string;
-    loadBalancerIP?: string;
-    loadBalancerClass?: string;
-    externalTrafficPolicy?: string;
-    selector?: Record<string, string>;
-    ports?: ServicePort[];
-  };
+  spec?: ServiceSpec;
   status?: { loadBalancer?: { ingress?: Array<{ ip?: string; hostname?: string; ipMode?: string }> } };
 }
 

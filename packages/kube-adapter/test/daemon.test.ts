@@ -8,7 +8,7 @@ import { Daemon } from '../src/daemon.js';
 import { metallbMetrics, Registry } from '../src/metrics.js';
 import { KubeSource } from '../src/source/kube.js';
 import { YamlFileSource } from '../src/source/yaml.js';
-import type { L2Announcer } from '../src/speaker.js';
+import type { L2Announcer, Membership } from '../src/speaker.js';
 import { FakeApiServer } from './fake-apiserver.js';
 
 async function until<T>(fn: () => T | undefined | false | null, ms = 15_000): Promise<T> {
@@ -86,6 +86,63 @@ describe('Daemon with a YAML source (controller + speaker in one process)', () =
       await dm.stop();
     }
   });
+});
+
+describe('Daemon startup hold (l2StartupGraceMs)', () => {
+  it('holds L2 announcements until membership lists another member, then announces', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'kube-daemon-'));
+    dirs.push(d);
+    const f = join(d, 'c.yaml');
+    writeFileSync(f, YAML('192.168.10.0/31'));
+    const announced = new Set<string>();
+    const l2: L2Announcer = { announce: (ip) => void announced.add(ip), withdraw: (ip) => void announced.delete(ip), close: () => {} };
+    let members = ['n1'];
+    const cbs: Array<() => void> = [];
+    const membership: Membership = { members: () => members, onChange: (cb) => void cbs.push(cb), leave: async () => {}, close: async () => {} };
+    const dm = new Daemon({ source: new YamlFileSource(f, { debounceMs: 20 }), node: 'n1', mode: 'all', allocator: createAllocator(), l2, membership, l2StartupGraceMs: 60_000 });
+    await dm.start();
+    try {
+      expect(dm.services().find((s) => s.metadata?.name === 'web')?.status?.loadBalancer?.ingress).toEqual([{ ip: '192.168.10.1' }]);
+      expect([...announced]).toEqual([]);
+      expect(dm.speaker!.l2Held()).toBe(true);
+      // the join lands: another member appears and the speaker re-syncs by itself
+      members = ['n1', 'n2'];
+      for (const cb of cbs) cb();
+      await until(() => announced.size > 0);
+      expect([...announced]).toEqual(['192.168.10.1']);
+      expect(dm.speaker!.l2Held()).toBe(false);
+    } finally {
+      await dm.stop();
+    }
+  });
+});
+
+describe('Daemon ignoreExcludeLB (--ignore-exclude-lb)', () => {
+  for (const ignore of [false, true]) {
+    it(`a node labelled exclude-from-external-load-balancers ${ignore ? 'still announces' : 'does not announce'} with ignoreExcludeLB=${ignore}`, async () => {
+      const d = mkdtempSync(join(tmpdir(), 'kube-daemon-'));
+      dirs.push(d);
+      const f = join(d, 'c.yaml');
+      const yaml = YAML('192.168.10.0/31').replace(
+        'kind: Node\nmetadata: { name: n1 }',
+        'kind: Node\nmetadata: { name: n1, labels: { node.kubernetes.io/exclude-from-external-load-balancers: "" } }',
+      );
+      expect(yaml).toContain('exclude-from-external-load-balancers');
+      writeFileSync(f, yaml);
+      const announced = new Set<string>();
+      const l2: L2Announcer = { announce: (ip) => void announced.add(ip), withdraw: (ip) => void announced.delete(ip), close: () => {} };
+      const dm = new Daemon({ source: new YamlFileSource(f, { debounceMs: 20 }), node: 'n1', mode: 'all', allocator: createAllocator(), l2, ignoreExcludeLB: ignore });
+      await dm.start();
+      try {
+        expect(dm.services().find((s) => s.metadata?.name === 'web')?.status?.loadBalancer?.ingress).toEqual([{ ip: '192.168.10.1' }]);
+        if (ignore) await until(() => announced.size > 0);
+        else await new Promise((r) => setTimeout(r, 300));
+        expect([...announced]).toEqual(ignore ? ['192.168.10.1'] : []);
+      } finally {
+        await dm.stop();
+      }
+    });
+  }
 });
 
 describe('Daemon with a Kubernetes source (controller mode)', () => {

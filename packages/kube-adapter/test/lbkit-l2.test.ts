@@ -2,11 +2,13 @@
  * LbkitL2Announcer (the @lbkit/arp + @lbkit/ndp backend) over fake link-layer transports, so it
  * runs without root: GARP and unsolicited NA on takeover, replies to ARP requests and NS for owned
  * VIPs only, malformed frames counted and logged with the interface, interface selection, open
- * failures. Frames are built and checked byte by byte here (Ethernet/ARP/IPv6 offsets), not
+ * failures, and following an interface that is deleted and re-created with a new MAC (both
+ * speakers reopen and announce with the new MAC). Frames are built and checked byte by byte here (Ethernet/ARP/IPv6 offsets), not
  * through the codecs under test. The real-socket path is covered by test/interop/l2-lbkit.test.ts.
  */
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { InterfaceInfo } from '@lbkit/afpacket';
 import { encode as encodeNdp, solicitedNodeAddress, solicitedNodeMac } from '@lbkit/ndp';
 import { LbkitL2Announcer } from '../src/adapters/lbkit-l2.js';
 import type { Logger } from '../src/log.js';
@@ -194,4 +196,112 @@ describe('LbkitL2Announcer (IPv6, NDP)', () => {
     a.close();
     expect(link.closed).toBe(true);
   });
+});
+
+/** A fake /sys/class/net entry. */
+function iface(index: number, mac: string): InterfaceInfo {
+  return { name: 'eth0', index, mac, mtu: 1500, flags: 0x1003, up: true, operstate: 'up', carrier: true, ipv4: [], ipv6: [] };
+}
+
+describe('LbkitL2Announcer follows a re-created interface', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const VIP4 = '10.77.0.200';
+  const VIP6 = 'fd00:77::200';
+  const MAC2 = '02:00:00:00:00:22';
+  /** TLLA option of an NA written by our NDP speaker: ICMPv6 at 54, option after the 24-byte NA body. */
+  const tlla = (na: Buffer) => ({ type: na[78], len: na[79], mac: fmtMac(na.subarray(80, 86)) });
+
+  for (const source of ['the interface', 'transports.mac'] as const) {
+    it(`deleted then re-created with a new ifindex and MAC: ARP and NDP reopen and announce the new MAC (MAC from ${source})`, () => {
+      vi.useFakeTimers();
+      const table = new Map<string, InterfaceInfo>([['eth0', iface(2, MAC)]]);
+      const arp: FakeLink[] = [];
+      const ndp: FakeLink[] = [];
+      const logs: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = [];
+      const log: Logger = { log: (level, msg, fields) => logs.push({ level, msg, fields }), child: () => log };
+      const garps: string[] = [];
+      const a = new LbkitL2Announcer({
+        log,
+        listInterfaces: () => [...table.keys()],
+        watchIntervalMs: 100,
+        reportIntervalMs: 0,
+        repeatIntervalMs: 1000,
+        repeatForMs: 0,
+        onGratuitous: (ip) => garps.push(ip),
+        transports: {
+          readInterface: (i) => table.get(i),
+          ...(source === 'transports.mac' ? { mac: (i: string) => table.get(i)?.mac } : {}),
+          arp: () => {
+            const l = new FakeLink();
+            arp.push(l);
+            return l;
+          },
+          ndp: () => {
+            const l = new FakeLink();
+            ndp.push(l);
+            return l;
+          },
+        },
+      });
+      expect(a.announce(VIP4, ['eth0'])).toBe(true);
+      expect(a.announce(VIP6, ['eth0'])).toBe(true);
+      expect(arp).toHaveLength(1);
+      expect(ndp).toHaveLength(1);
+      expect(arpFields(arp[0]!.sent[0]!).sha).toBe(MAC);
+      expect(tlla(ndp[0]!.sent[0]!)).toEqual({ type: 2, len: 1, mac: MAC });
+      arp[0]!.inject(Buffer.alloc(5)); // one malformed frame on the old socket: the count must survive the reopening
+
+      // deleted: both sockets closed, the VIPs stay owned
+      table.delete('eth0');
+      vi.advanceTimersByTime(100);
+      expect(arp[0]!.closed).toBe(true);
+      expect(ndp[0]!.closed).toBe(true);
+      expect(logs.filter((l) => l.msg.startsWith('interface deleted')).map((l) => l.fields?.['protocol']).sort()).toEqual(['arp', 'ndp']);
+      expect(a.announced().get(VIP4)).toEqual(['eth0']);
+      expect(a.announced().get(VIP6)).toEqual(['eth0']);
+
+      // re-created under the same name: new ifindex, new MAC
+      garps.length = 0;
+      table.set('eth0', iface(3, MAC2));
+      vi.advanceTimersByTime(100);
+      expect(arp).toHaveLength(2);
+      expect(ndp).toHaveLength(2);
+      const [arp2, ndp2] = [arp[1]!, ndp[1]!];
+      expect(arpFields(arp2.sent[0]!)).toMatchObject({ ethDst: 'ff:ff:ff:ff:ff:ff', op: 1, sha: MAC2, spa: VIP4, tpa: VIP4 });
+      expect(ndp2.groups).toEqual([solicitedNodeMac(VIP6)]);
+      expect(fmtMac(ndp2.sent[0]!.subarray(0, 6))).toBe('33:33:00:00:00:01');
+      expect(fmtMac(ndp2.sent[0]!.subarray(6, 12))).toBe(MAC2);
+      expect(tlla(ndp2.sent[0]!)).toEqual({ type: 2, len: 1, mac: MAC2 });
+      expect(garps.sort()).toEqual([VIP4, VIP6].sort());
+      for (const proto of ['arp', 'ndp']) {
+        const l = logs.find((x) => x.msg === `interface re-created, ${proto.toUpperCase()} socket reopened`);
+        expect(l?.fields).toMatchObject({ interface: 'eth0', protocol: proto, mac: MAC2 });
+      }
+
+      // requests on the new sockets are answered with the new MAC
+      arp2.sent = [];
+      arp2.inject(arpRequest(CLIENT, '10.77.0.10', VIP4));
+      expect(arpFields(arp2.sent[0]!)).toMatchObject({ op: 2, sha: MAC2, spa: VIP4, tha: CLIENT });
+      ndp2.sent = [];
+      ndp2.inject(encodeNdp({ type: 'ns', ethSrc: CLIENT, ethDst: solicitedNodeMac(VIP6), src: 'fd00:77::10', dst: solicitedNodeAddress(VIP6), target: VIP6, sourceLinkLayer: CLIENT }));
+      expect(ndp2.sent).toHaveLength(1);
+      expect(fmtMac(ndp2.sent[0]!.subarray(0, 6))).toBe(CLIENT);
+      expect(tlla(ndp2.sent[0]!)).toEqual({ type: 2, len: 1, mac: MAC2 });
+      expect(a.stats()[0]).toMatchObject({ interface: 'eth0', arpMalformed: 1, arpReplied: 1, ndpAnswered: 1 });
+      // nothing was sent on, or failed because of, the dead sockets
+      expect(logs.filter((l) => l.level === 'warn' && /error/.test(l.msg))).toEqual([]);
+
+      // a MAC change in place (same ifindex) is followed too
+      table.set('eth0', iface(3, '02:00:00:00:00:33'));
+      vi.advanceTimersByTime(100);
+      expect(arp).toHaveLength(3);
+      expect(ndp).toHaveLength(3);
+      expect(arpFields(arp[2]!.sent[0]!).sha).toBe('02:00:00:00:00:33');
+      expect(tlla(ndp[2]!.sent[0]!).mac).toBe('02:00:00:00:00:33');
+      a.close();
+      expect(arp[2]!.closed && ndp[2]!.closed).toBe(true);
+    });
+  }
 });

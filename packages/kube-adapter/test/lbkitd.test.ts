@@ -49,6 +49,14 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--config', 'x', '--node', 'n', '--memberlist-timings', 'wan'], {})).toThrow(new UsageError('--memberlist-timings: expected lan or fast, got "wan"'));
   });
 
+  it('--l2-startup-grace-ms: 5000 by default, 0 turns the hold off, bad values named', () => {
+    expect(parseArgs(['--config', 'x', '--node', 'n'], {}).l2StartupGraceMs).toBe(5000);
+    expect(parseArgs(['--config', 'x', '--node', 'n', '--l2-startup-grace-ms', '0'], {}).l2StartupGraceMs).toBe(0);
+    expect(parseArgs(['--config', 'x', '--node', 'n', '--l2-startup-grace-ms=1500'], {}).l2StartupGraceMs).toBe(1500);
+    expect(() => parseArgs(['--config', 'x', '--node', 'n', '--l2-startup-grace-ms', '-1'], {})).toThrow(new UsageError('--l2-startup-grace-ms: expected an integer 0..600000, got "-1"'));
+    expect(() => parseArgs(['--config', 'x', '--node', 'n', '--l2-startup-grace-ms', 'soon'], {})).toThrow(new UsageError('--l2-startup-grace-ms: expected an integer 0..600000, got "soon"'));
+  });
+
   it('reports the lbkit L2 and membership backends as integrated (auto picks them)', async () => {
     const { availableBackends } = await import('../src/adapters/index.js');
     expect(await availableBackends()).toEqual({ l2: true, bgp: true, membership: true });

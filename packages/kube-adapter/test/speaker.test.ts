@@ -84,13 +84,13 @@ const cfg = parseConfig(
 const web = svc('web', { ingress: [VIP] });
 const slices = [slice('web', [{ node: 'n1' }, { node: 'n2' }, { node: 'n3' }])];
 
-function mk(me: string, members: FakeMembers, drainMs = 0) {
+function mk(me: string, members: FakeMembers | undefined, drainMs = 0, l2StartupGraceMs?: number) {
   const l2 = new FakeL2();
   const bgp = new FakeBgp();
   const status = new FakeStatus();
   const events = new MemoryEventRecorder();
   const registry = new Registry();
-  const sp = new Speaker({ node: me, l2, bgp, membership: members, status, events, metrics: metallbMetrics(registry), drainMs });
+  const sp = new Speaker({ node: me, l2, bgp, membership: members, status, events, metrics: metallbMetrics(registry), drainMs, l2StartupGraceMs });
   return { sp, l2, bgp, status, events, registry };
 }
 
@@ -218,5 +218,100 @@ describe('Speaker', () => {
     const ev = x.events.events.find((e) => e.reason === 'announceFailed')!;
     expect(ev.type).toBe('Warning');
     expect(ev.message).toBe(`the interfaces specified by LB IP "${VIP}" doesn't exist in assigned node "${order[0]}" with protocol "layer2"`);
+  });
+});
+
+describe('Speaker startup hold (l2StartupGraceMs)', () => {
+  const state = { config: cfg, services: [web], endpointSlices: slices, nodes };
+  const l2Events = (x: ReturnType<typeof mk>) => x.events.events.filter((e) => e.reason === 'nodeAssigned' && e.message.includes('layer2'));
+
+  it('restart before the join: nobody announces L2 while alone (BGP still advertised); after the join only the hash winner does', async () => {
+    // each restarted speaker sees only itself until its join completes
+    const views = order.map((n) => new FakeMembers([n]));
+    const all = order.map((n, i) => ({ n, m: views[i]!, ...mk(n, views[i]!, 0, 60_000) }));
+    for (const x of all) await x.sp.sync(state);
+    for (const x of all) {
+      expect(x.l2.log).toEqual([]);
+      expect(x.status.l2.size).toBe(0);
+      expect(l2Events(x)).toEqual([]);
+      expect(x.sp.l2Held()).toBe(true);
+      expect(x.sp.decisions.get('default/web')?.l2).toMatchObject({ announce: false, reason: 'startupHold' });
+      // BGP is not held
+      expect(x.bgp.routes.get('tor')?.map((r) => r.prefix)).toEqual(['192.168.10.0/32']);
+      expect(x.status.bgp.get(`web@${x.n}`)).toEqual(['tor']);
+    }
+    // the joins complete: membership lists everyone and triggers a sync by itself
+    for (const x of all) x.m.set(['n1', 'n2', 'n3']);
+    for (const x of all) await x.sp.sync();
+    for (const x of all) {
+      const leader = x.n === order[0];
+      expect(x.sp.l2Held()).toBe(false);
+      expect(x.l2.log).toEqual(leader ? [`announce ${VIP} `] : []);
+      expect(x.status.l2.has(`web@${x.n}`)).toBe(leader);
+      expect(l2Events(x)).toHaveLength(leader ? 1 : 0);
+    }
+  });
+
+  it('single-node cluster: announces by itself once the grace ends, never before', async () => {
+    const m = new FakeMembers([order[0]!]);
+    const x = mk(order[0]!, m, 0, 200);
+    const t0 = Date.now();
+    await x.sp.sync(state);
+    expect(x.l2.active.has(VIP)).toBe(false);
+    // no further input: the grace timer alone releases the hold
+    while (!x.l2.active.has(VIP) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+    expect(x.l2.active.has(VIP)).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(195);
+    expect(x.sp.l2Held()).toBe(false);
+    expect(x.status.l2.get(`web@${order[0]}`)).toEqual([]);
+    expect(l2Events(x)).toHaveLength(1);
+  });
+
+  it('one-shot: after the join, a leader failure is taken over at once (no second hold)', async () => {
+    const m = new FakeMembers([order[1]!]);
+    const second = mk(order[1]!, m, 0, 60_000);
+    await second.sp.sync(state);
+    m.set(['n1', 'n2', 'n3']);
+    await second.sp.sync();
+    expect(second.l2.active.has(VIP)).toBe(false);
+    // the leader and the third node fail: the second is alone again, but the hold does not re-engage
+    m.set([order[1]!]);
+    await second.sp.sync();
+    expect(second.l2.active.has(VIP)).toBe(true);
+    expect(second.sp.decisions.get('default/web')?.l2).toMatchObject({ announce: true });
+  });
+
+  it('withdrawals are not held: a service deleted during the hold leaves nothing behind and BGP withdraws at once', async () => {
+    const m = new FakeMembers([order[0]!]);
+    const x = mk(order[0]!, m, 0, 60_000);
+    await x.sp.sync(state);
+    expect(x.bgp.routes.get('tor')).toHaveLength(1);
+    await x.sp.sync({ ...state, services: [] });
+    expect(x.bgp.routes.get('tor')).toEqual([]);
+    expect(x.status.bgp.size).toBe(0);
+    m.set(['n1', 'n2', 'n3']);
+    await x.sp.sync();
+    expect(x.l2.log).toEqual([]);
+  });
+
+  it('off with 0 and without membership; a shutdown during the hold announces nothing later', async () => {
+    const off = mk(order[0]!, new FakeMembers([order[0]!]), 0, 0);
+    await off.sp.sync(state);
+    expect(off.l2.active.has(VIP)).toBe(true);
+    // without memberlist every Node object is a candidate: nothing to wait for
+    const noMl = mk(order[0]!, undefined, 0, 60_000);
+    await noMl.sp.sync(state);
+    expect(noMl.l2.active.has(VIP)).toBe(true);
+    expect(noMl.sp.l2Held()).toBe(false);
+    const stopped = mk(order[0]!, new FakeMembers([order[0]!]), 0, 100);
+    await stopped.sp.sync(state);
+    await stopped.sp.shutdown();
+    await new Promise((r) => setTimeout(r, 250));
+    expect(stopped.l2.log).toEqual([]);
+  });
+
+  it('rejects a bad grace with an error naming the option', () => {
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number])
+      expect(() => new Speaker({ node: 'n1', membership: new FakeMembers(['n1']), l2StartupGraceMs: bad })).toThrow(/^Speaker: l2StartupGraceMs: expected a non-negative number of milliseconds, got /);
   });
 });

@@ -1,8 +1,10 @@
 /**
  * L2 backend on lbkit's own packages: the elected node answers ARP (@lbkit/arp `ArpSpeaker`) for
- * IPv4 VIPs and neighbour solicitations (@lbkit/ndp `NdpSpeaker`) for IPv6 VIPs from user space,
- * over AF_PACKET sockets, and sends gratuitous ARP / unsolicited NA at MetalLB's timing (at once,
- * then every 1.1 s for 5 s). The VIP is never added to the NIC (like MetalLB). Needs CAP_NET_RAW.
+ * IPv4 VIPs and neighbour solicitations (@lbkit/ndp `NdpInterfaceSpeaker`) for IPv6 VIPs from user
+ * space, over AF_PACKET sockets, and sends gratuitous ARP / unsolicited NA at MetalLB's timing (at
+ * once, then every 1.1 s for 5 s). The VIP is never added to the NIC (like MetalLB). Needs
+ * CAP_NET_RAW. Both speakers follow their interface: after a deletion and re-creation (new ifindex,
+ * new MAC) or a MAC change they reopen their socket and re-announce with the current MAC.
  * Malformed frames are counted and dropped by the responders; the counts are logged per interface.
  */
 import { errMsg } from '../errors.js';
@@ -19,14 +21,15 @@ export const INTEGRATED = true;
 export interface LbkitL2Options {
   /** Restrict announcements to these interfaces (`--interface`; empty = every eligible interface). */
   interfaces?: string[];
+  /** Logger (default: discards). */
   log?: Logger;
   /** Called per gratuitous ARP / unsolicited NA sent (metrics). */
   onGratuitous?: (ip: string) => void;
   /** Lists the eligible interfaces (default {@link eligibleInterfaces}: up, ARP-capable, not enslaved). */
   listInterfaces?: () => string[];
-  /** Socket factories (tests); default AF_PACKET. */
+  /** Socket factories and interface reader (tests); default AF_PACKET and /sys/class/net. */
   transports?: L2Transports;
-  /** Interface poll period in ms (default 500; 0 disables). */
+  /** Interface poll period in ms (default 500; 0 disables following down/up, deletion and re-creation). */
   watchIntervalMs?: number;
   /** Gap between gratuitous ARP / unsolicited NA repeats in ms (default 1100, MetalLB). */
   repeatIntervalMs?: number;

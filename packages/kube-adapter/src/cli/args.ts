@@ -17,6 +17,8 @@ export interface LbkitdArgs {
   namespace: string;
   lbClass?: string;
   drainMs: number;
+  /** `--l2-startup-grace-ms`: longest L2 startup hold while memberlist has not joined (0 = off). */
+  l2StartupGraceMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   stateFile?: string;
   ignoreExcludeLB: boolean;
@@ -47,6 +49,8 @@ Options:
   --namespace NS                   namespace of metallb.io objects (default metallb-system)
   --lb-class NAME                  only handle services with this loadBalancerClass
   --drain-ms N                     L2 drain window after a planned hand-over (default 0)
+  --l2-startup-grace-ms N          with memberlist: hold L2 announcements (not BGP, not withdrawals) after
+                                   start until another member is joined, at most N ms (default 5000, 0 = off)
   --state-file PATH                write the node's view (assignments, announcements) as JSON
   --l2-backend auto|lbkit|kernel   lbkit: @lbkit/arp+ndp responders; kernel: VIP on the NIC + arping
   --membership-backend auto|lbkit|serf   lbkit: @lbkit/memberlist; serf: Debian serf agent
@@ -73,6 +77,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     metricsHost: '0.0.0.0',
     namespace: env.METALLB_NAMESPACE ?? 'metallb-system',
     drainMs: 0,
+    l2StartupGraceMs: 5000,
     logLevel: 'info',
     ignoreExcludeLB: false,
     l2Backend: 'auto',
@@ -154,6 +159,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
         break;
       case '--drain-ms':
         a.drainMs = int(val(), f, 0, 600_000);
+        break;
+      case '--l2-startup-grace-ms':
+        a.l2StartupGraceMs = int(val(), f, 0, 600_000);
         break;
       case '--state-file':
         a.stateFile = val();

@@ -83,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
     loadBalancerClass: args.lbClass,
     namespace: args.namespace,
     drainMs: args.drainMs,
+    l2StartupGraceMs: args.l2StartupGraceMs,
+    ignoreExcludeLB: args.ignoreExcludeLB,
   });
 
   if (args.metricsPort > 0) {
@@ -105,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
       answering: daemon.speaker?.answeringIPs() ?? [],
       bgp: Object.fromEntries(daemon.speaker?.bgpAnnounced() ?? []),
       members: membership?.members() ?? null,
+      l2Held: daemon.speaker?.l2Held() ?? false,
       configError: daemon.lastConfigError ?? null,
     };
     const text = JSON.stringify(state, null, 1);

@@ -139,7 +139,7 @@ export class Cluster {
     n.lbkitd = child;
   }
 
-  state(n: ClusterNode): { l2: Record<string, string[]>; answering: string[]; bgp: Record<string, unknown[]>; services: Array<{ service: string; ingress: string[]; pool?: string }>; members: string[] | null } | undefined {
+  state(n: ClusterNode): { l2: Record<string, string[]>; answering: string[]; bgp: Record<string, unknown[]>; services: Array<{ service: string; ingress: string[]; pool?: string }>; members: string[] | null; l2Held?: boolean } | undefined {
     try {
       return JSON.parse(readFileSync(n.stateFile, 'utf8'));
     } catch {

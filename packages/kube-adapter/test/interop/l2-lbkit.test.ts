@@ -8,9 +8,16 @@
  * malformed ARP / NS frames from scapy are counted and logged with the interface and the VIP still
  * resolves; SIGKILL of the leader (unplanned) → the client reaches the next node by hash in < 1 s;
  * SIGTERM of that one (planned hand-over, memberlist leave) → the third node in < 1 s; the last
- * node's eth0 is deleted and re-created with a new MAC → the client's entry follows it.
+ * node's eth0 is deleted and re-created with a new MAC → the client's entry follows it (GARP from
+ * ArpSpeaker for IPv4, unsolicited NA from NdpInterfaceSpeaker for IPv6, both with the new MAC).
+ * Before all that, a non-leader's lbkitd is restarted while tcpdump captures on the client: the
+ * startup hold (`--l2-startup-grace-ms`, default 5000) keeps it from announcing the VIP before it
+ * rejoined, so the capture holds no gratuitous ARP / unsolicited NA for the VIP from its MAC and the
+ * client's neighbour entry never leaves the leader.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
 import { sh } from '../../../../test-utils/netns.js';
@@ -24,7 +31,7 @@ function hashOrder(ip: string, nodes: string[]): string[] {
 for (const family of ['ipv4', 'ipv6'] as const) {
   const v6 = family === 'ipv6';
   const service = v6 ? 'default/web6' : 'default/web';
-  describeInterop(`lbkitd L2 failover (@lbkit/${v6 ? 'ndp' : 'arp'} + @lbkit/memberlist, ${family})`, { root: true, bins: ['ip', 'curl', '/usr/bin/python3'] }, () => {
+  describeInterop(`lbkitd L2 failover (@lbkit/${v6 ? 'ndp' : 'arp'} + @lbkit/memberlist, ${family})`, { root: true, bins: ['ip', 'curl', '/usr/bin/python3', 'tcpdump', 'tshark'] }, () => {
     const c = new Cluster({
       prefix: v6 ? 'kl2v6' : 'kl2v4',
       nodes: 3,
@@ -45,20 +52,92 @@ for (const family of ['ipv4', 'ipv6'] as const) {
       await c.down();
     }, 60_000);
 
-    it('assigns the VIP, elects the sha256 winner, fails over unplanned in < 1 s and hands over on SIGTERM', async () => {
+    /** Waits for three members and one assignment everywhere; returns the VIP, the hash order and the single L2 owner. */
+    const converged = async (): Promise<{ vip: string; order: string[]; leader: ClusterNode }> => {
       const names = c.nodes.map((n) => n.name);
       const vip = await until(() => {
         const ips = c.nodes.map((n) => c.state(n)?.services.find((s) => s.service === service)?.ingress[0]);
         return c.nodes.every((n) => c.state(n)?.members?.length === 3) && ips.every((ip) => ip && ip === ips[0]) ? ips[0] : undefined;
       }, 60_000, 'three members and the same assignment on every node');
-      // the controller assigned from the pool of the right family
-      expect(vip).toMatch(v6 ? /^fd00:77::20[0-7]$/ : /^10\.77\.0\.20[0-7]$/);
-      const order = hashOrder(vip, names);
       const owner = (): ClusterNode | undefined => {
         const owners = c.nodes.filter((n) => n.lbkitd?.exitCode === null && n.lbkitd.signalCode === null && (c.state(n)?.l2[service] ?? []).includes(vip));
         return owners.length === 1 ? owners[0] : undefined;
       };
-      const leader = await until(owner, 30_000, 'exactly one L2 owner');
+      return { vip, order: hashOrder(vip, names), leader: await until(owner, 30_000, 'exactly one L2 owner') };
+    };
+
+    it('restarting a non-leader sends no gratuitous packet for the VIP before it rejoined; the client entry stays on the leader', async () => {
+      const { vip, order, leader } = await converged();
+      expect(leader.name).toBe(order[0]);
+      expect(await until(() => c.curl(vip).then((b) => (b === leader.name ? b : null)), 20_000, 'client reaching the leader')).toBe(leader.name);
+      expect(await c.neighMac(vip)).toBe(leader.mac);
+      const other = c.nodes.find((n) => n.name === order[2])!;
+      const otherIP = v6 ? other.ip6! : other.ip;
+
+      // capture every ARP / ICMPv6 frame from the restarting node's MAC that reaches the client
+      const pcap = join(c.dir, `restart-${family}.pcap`);
+      const dump = c.topo.spawnIn(c.client, 'tcpdump', ['-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', pcap, `ether src ${other.mac} and ${v6 ? 'icmp6' : 'arp'}`]);
+      let dumpErr = '';
+      dump.stderr?.on('data', (d: Buffer) => (dumpErr += d.toString()));
+      await until(() => /listening on/.test(dumpErr), 10_000, 'tcpdump listening');
+      // poll the client's neighbour entry for the VIP during the whole restart
+      const seen = new Set<string>();
+      let polling = true;
+      const poller = (async () => {
+        while (polling) {
+          const m = await c.neighMac(vip);
+          if (m) seen.add(m);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+
+      // restart the non-leader (rolling update: SIGTERM, then a fresh process with an empty state)
+      other.lbkitd!.kill('SIGTERM');
+      await until(() => other.lbkitd!.exitCode !== null, 10_000, 'lbkitd exit after SIGTERM');
+      expect(other.lbkitd!.exitCode).toBe(0);
+      const logsBefore = other.logs.length;
+      const t0 = Date.now();
+      c.startLbkitd(other);
+      // it rejoined (three members in its own view) and the join, not the grace, released the hold
+      await until(() => c.state(other)?.members?.length === 3 && c.state(other)?.l2Held === false, 20_000, 'restarted node rejoined with the hold released');
+      const rejoinMs = Date.now() - t0;
+      const restartLog = other.logs.slice(logsBefore).join('');
+      const released = /"msg":"L2 startup hold released"[^\n]*"reason":"joined the cluster","heldMs":(\d+)/.exec(restartLog);
+      expect(released, restartLog).not.toBeNull();
+      // keep watching longer than the gratuitous repeat gap (1.1 s), then a positive control: the node
+      // sends one gratuitous ARP / unsolicited NA for its OWN address, which the capture must hold
+      await new Promise((r) => setTimeout(r, 1500));
+      const control = v6
+        ? `from scapy.all import Ether, IPv6, ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, sendp
+sendp(Ether(src='${other.mac}',dst='33:33:00:00:00:01')/IPv6(src='${otherIP}',dst='ff02::1',hlim=255)/ICMPv6ND_NA(tgt='${otherIP}',R=0,S=0,O=1)/ICMPv6NDOptDstLLAddr(lladdr='${other.mac}'), iface='eth0', verbose=False)`
+        : `from scapy.all import Ether, ARP, sendp
+sendp(Ether(src='${other.mac}',dst='ff:ff:ff:ff:ff:ff')/ARP(op=1,hwsrc='${other.mac}',psrc='${otherIP}',pdst='${otherIP}'), iface='eth0', verbose=False)`;
+      const claims = (ip: string) => (v6 ? `icmpv6.type == 136 && icmpv6.nd.na.target_address == ${ip}` : `arp.src.proto_ipv4 == ${ip}`);
+      const count = async (filter: string) => (await sh('tshark', ['-n', '-r', pcap, '-Y', filter, '-T', 'fields', '-e', 'frame.number'])).split('\n').filter(Boolean).length;
+      await sh('/usr/bin/python3', ['-c', control], { ns: other.ns, timeoutMs: 60_000 });
+      // the capture is in order: once the control frame is in the file, so is everything before it
+      await until(() => count(claims(otherIP)).then((n) => n >= 1, () => false), 10_000, 'the control frame in the capture', 100);
+      polling = false;
+      await poller;
+      dump.kill('SIGINT');
+      await until(() => dump.exitCode !== null || dump.signalCode !== null, 10_000, 'tcpdump exit');
+
+      expect(readFileSync(pcap).length).toBeGreaterThan(24); // more than the pcap file header
+      const own = await count(claims(otherIP));
+      const vipClaims = await count(claims(vip));
+      console.log(`[kube-e2e] lbkit ${family} non-leader restart: rejoined in ${rejoinMs} ms, L2 held ${released![1]} ms, ${vipClaims} packets claiming the VIP, client entry MACs seen: ${[...seen].join(',')}`);
+      const frames = await sh('tshark', ['-n', '-r', pcap]);
+      expect(own, frames).toBeGreaterThanOrEqual(1);
+      expect(vipClaims, frames).toBe(0);
+      expect([...seen]).toEqual([leader.mac]);
+      // and the leader still serves the VIP
+      expect(await c.curl(vip)).toBe(leader.name);
+    }, 120_000);
+
+    it('assigns the VIP, elects the sha256 winner, fails over unplanned in < 1 s and hands over on SIGTERM', async () => {
+      const { vip, order, leader } = await converged();
+      // the controller assigned from the pool of the right family
+      expect(vip).toMatch(v6 ? /^fd00:77::20[0-7]$/ : /^10\.77\.0\.20[0-7]$/);
       expect(leader.name).toBe(order[0]);
       expect(await until(() => c.curl(vip).then((b) => (b === leader.name ? b : null)), 20_000, 'client reaching the leader')).toBe(leader.name);
       // the client kernel resolved the VIP to the leader's MAC (answered by our ARP / NDP responder)
@@ -129,7 +208,9 @@ print(len(bad))
       expect(newMac).not.toBe(third.mac);
       await until(() => c.neighMac(vip).then((m) => m === newMac), 10_000, 'client neighbour entry moving to the re-created interface');
       expect(await until(() => c.curl(vip).then((b) => (b === third.name ? b : null)), 10_000, 'client reaching the node over its new interface')).toBe(third.name);
-      expect(third.logs.join('')).toMatch(v6 ? /"msg":"interface re-created, NDP socket reopened"/ : /"msg":"interface back, IPv4 VIPs re-announced"/);
+      // the speaker of this family (ArpSpeaker for IPv4, NdpInterfaceSpeaker for IPv6) reopened with the new MAC
+      const proto = v6 ? 'ndp' : 'arp';
+      expect(third.logs.join('')).toMatch(new RegExp(`"msg":"interface re-created, ${proto.toUpperCase()} socket reopened".*"interface":"eth0","protocol":"${proto}","mac":"${newMac}"`));
     }, 240_000);
   });
 }
