@@ -53,8 +53,11 @@ Every number below was measured in that run; comparisons with real peers were me
 if (!filter.length || !existsSync(join(root, 'docs', 'benchmarks.md'))) {
   writeFileSync(join(root, 'docs', 'benchmarks.md'), [header, ...sections].join('\n'));
 } else {
-  // Partial run: replace only the sections that were re-measured.
+  // Partial run: replace only the sections that were re-measured, and say so in the header.
   let doc = readFileSync(join(root, 'docs', 'benchmarks.md'), 'utf8');
+  const note = `Re-measured on ${new Date().toISOString().slice(0, 10)} by \`npm run bench -- ${filter.join(' ')}\`: ${sections.map((s) => s.split('\n')[0].replace(/^## /, '')).join('; ')}.\n`;
+  const firstSection = doc.indexOf('\n## ');
+  if (firstSection >= 0) doc = doc.slice(0, firstSection + 1) + note + doc.slice(firstSection + 1);
   for (const s of sections) {
     const title = s.split('\n')[0];
     const start = doc.indexOf(title + '\n');
