@@ -146,6 +146,10 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private readonly ackHandlers = new Map<number, AckHandler>();
   private readonly broadcasts: BroadcastQueue<Message>;
   private probeIndex = 0;
+  /** A probe is in flight (the next tick waits for it). */
+  private probing = false;
+  /** A tick arrived while a probe was in flight. */
+  private probeTickHeld = false;
   private seqNo = 0;
   private incarnation = 0;
   private leaving = false;
@@ -396,12 +400,33 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
 
   // ---------------------------------------------------------------- probing
 
+  /**
+   * Fixed-period probe tick (memberlist's `time.Ticker(ProbeInterval)`): Lifeguard awareness does
+   * not slow the tick itself, it lengthens a *failing* probe (its deadline is the scaled interval).
+   * A tick that arrives while a probe is still running is held (like the ticker's one-slot channel)
+   * and starts the next probe as soon as that one ends.
+   */
   private probeTick(): void {
     if (!this.running) return;
-    const interval = this.awareness.scaleTimeout(this.timings.probeInterval);
-    this.after(interval, () => this.probeTick());
+    this.after(this.timings.probeInterval, () => this.probeTick());
+    if (this.probing) {
+      this.probeTickHeld = true;
+      return;
+    }
+    this.probeOnce();
+  }
+
+  private probeOnce(): void {
     const target = this.nextProbeTarget();
-    if (target) this.probeNode(target, interval);
+    if (!target) return;
+    this.probing = true;
+    this.probeNode(target, this.awareness.scaleTimeout(this.timings.probeInterval), () => {
+      this.probing = false;
+      if (this.probeTickHeld && this.running) {
+        this.probeTickHeld = false;
+        this.probeOnce();
+      }
+    });
   }
 
   /**
@@ -457,8 +482,15 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     };
   }
 
-  private probeNode(node: NodeState, interval: number): void {
+  /**
+   * Probes `node`; `finished` runs once when the probe is over (ack, or the deadline
+   * `interval` after the ping). The suspicion it may raise carries the incarnation the node had
+   * when the probe started (memberlist probes a copy of the node state), so a probe that outlives
+   * a death and rejoin cannot suspect the new incarnation.
+   */
+  private probeNode(node: NodeState, interval: number, finished: () => void): void {
     this.stats.probes++;
+    const incarnation = node.incarnation;
     const seqNo = this.nextSeq();
     const ping = this.pingFor(node, seqNo);
     const sent = this.clock.now();
@@ -471,6 +503,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     const success = (how: 'direct' | 'indirect' | 'tcp') => {
       if (done) return;
       done = true;
+      finished();
       this.cancel(indirectTimer);
       const h = this.ackHandlers.get(seqNo);
       if (h) {
@@ -532,11 +565,12 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
       indirectTimer = this.after(Math.max(0, remaining), () => {
         if (done) return;
         done = true;
+        finished();
         this.stats.probeFailures++;
         this.awareness.applyDelta(expectedNacks > 0 ? Math.max(0, expectedNacks - nacks) : 1);
         const cur = this.nodeMap.get(node.name);
         if (cur !== node || isDeadOrLeft(node.state)) return;
-        this.suspectNode({ type: 'suspect', incarnation: node.incarnation, node: node.name, from: this.name });
+        this.suspectNode({ type: 'suspect', incarnation, node: node.name, from: this.name });
       });
     });
   }
