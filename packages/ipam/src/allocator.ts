@@ -1,10 +1,9 @@
 /** MetalLB-compatible IP allocator (`internal/allocator` semantics), pure and enumeration-free. */
 import { formatIP, tryParseIP } from './ip.js';
 import { matchesSelector } from './labels.js';
-import { NumberRunSet } from './numruns.js';
 import { parsePools, poolCapacity } from './pool.js';
 import { PoolIndex, type Addr, type PoolInfo, type Range4, type Range6 } from './pool-index.js';
-import { RunSet } from './runs.js';
+import { NumberRunSet, RunSet } from './runs.js';
 import {
   PortKeyer, SharedIndex, addService, distinctKeys, entriesOf, heldPortKeys, sameKey, othersOn, portHolder, portText, removeService, serviceCount, servicesOfEntry, sharingId, sharingOK,
   type Alloc, type IpEntry, type PortKeys, type SharingKey,

@@ -1,23 +1,28 @@
-/** Sorted set of bigints stored as disjoint, merged runs [start, end]; memory grows with fragmentation, never with range size. */
+/** Sorted sets of integers (numbers or bigints) stored as disjoint, merged runs; memory grows with fragmentation, never with range size. */
 
 /** Largest number of runs in one block before it is split in two. */
 const MAX_BLOCK = 256;
 
-interface Block {
-  starts: bigint[];
-  ends: bigint[];
+interface Block<T> {
+  starts: T[];
+  ends: T[];
 }
 
 /**
- * A set of bigints (IPv6 values) kept as sorted, merged runs [start, end].
+ * A set of integers kept as sorted, merged runs [start, end], for `number` (IPv4 values and clean indexes,
+ * below 2^53, no BigInt allocation) or `bigint` (IPv6 values): {@link NumberRunSet} and {@link RunSet}.
  * Runs live in blocks of at most 256, indexed by each block's first start: a lookup is two binary searches
  * (O(log n)), an update moves at most one block's entries plus, when a block splits or empties, the block
  * index (n / 256 entries), so heavy fragmentation (100k runs) stays cheap.
  */
-export class RunSet {
-  private blocks: Block[] = [];
-  private mins: bigint[] = [];
+abstract class IntRunSet<T extends number | bigint> {
+  private blocks: Block<T>[] = [];
+  private mins: T[] = [];
   private count = 0;
+
+  /** `x + 1` and `x - 1` in T's arithmetic. */
+  protected abstract succ(x: T): T;
+  protected abstract pred(x: T): T;
 
   /** Number of runs. */
   get runCount(): number {
@@ -25,7 +30,7 @@ export class RunSet {
   }
 
   /** Index of the last block whose first start is <= x, or -1. */
-  private blockOf(x: bigint): number {
+  private blockOf(x: T): number {
     const m = this.mins;
     let lo = 0;
     let hi = m.length - 1;
@@ -38,7 +43,7 @@ export class RunSet {
   }
 
   /** Index of the last run of the block whose start is <= x (the block's first start is <= x). */
-  private static runOf(b: Block, x: bigint): number {
+  private static runOf<T>(b: Block<T>, x: T): number {
     const st = b.starts;
     let lo = 0;
     let hi = st.length - 1;
@@ -51,23 +56,23 @@ export class RunSet {
   }
 
   /** True when x is in the set. */
-  has(x: bigint): boolean {
+  has(x: T): boolean {
     const bi = this.blockOf(x);
     if (bi < 0) return false;
     const b = this.blocks[bi]!;
-    return b.ends[RunSet.runOf(b, x)]! >= x;
+    return b.ends[IntRunSet.runOf(b, x)]! >= x;
   }
 
   /** Smallest value >= x that is not in the set. */
-  nextFree(x: bigint): bigint {
+  nextFree(x: T): T {
     const bi = this.blockOf(x);
     if (bi < 0) return x;
     const b = this.blocks[bi]!;
-    const e = b.ends[RunSet.runOf(b, x)]!;
-    return e >= x ? e + 1n : x;
+    const e = b.ends[IntRunSet.runOf(b, x)]!;
+    return e >= x ? this.succ(e) : x;
   }
 
-  private insertRun(bi: number, ri: number, s: bigint, e: bigint): void {
+  private insertRun(bi: number, ri: number, s: T, e: T): void {
     this.count++;
     if (this.blocks.length === 0) {
       this.blocks.push({ starts: [s], ends: [e] });
@@ -79,7 +84,7 @@ export class RunSet {
     if (ri === 0) this.mins[bi] = s;
     if (b.starts.length > MAX_BLOCK) {
       const half = b.starts.length >> 1;
-      const nb: Block = { starts: b.starts.splice(half), ends: b.ends.splice(half) };
+      const nb: Block<T> = { starts: b.starts.splice(half), ends: b.ends.splice(half) };
       this.blocks.splice(bi + 1, 0, nb);
       this.mins.splice(bi + 1, 0, nb.starts[0]!);
     }
@@ -97,12 +102,12 @@ export class RunSet {
   }
 
   /** Adds x (merging with neighbouring runs). */
-  add(x: bigint): void {
+  add(x: T): void {
     const bi = this.blockOf(x);
     let ri = -1;
     if (bi >= 0) {
       const b = this.blocks[bi]!;
-      ri = RunSet.runOf(b, x);
+      ri = IntRunSet.runOf(b, x);
       if (b.ends[ri]! >= x) return;
     }
     // right neighbour: next run in the same block, else the first run of the next block
@@ -110,8 +115,8 @@ export class RunSet {
     let rr = ri + 1;
     if (rb < 0) { rb = 0; rr = 0; } else if (rr === this.blocks[rb]!.starts.length) { rb++; rr = 0; }
     const right = rb < this.blocks.length ? this.blocks[rb]! : undefined;
-    const joinLeft = bi >= 0 && this.blocks[bi]!.ends[ri]! + 1n === x;
-    const joinRight = right !== undefined && right.starts[rr]! - 1n === x;
+    const joinLeft = bi >= 0 && this.succ(this.blocks[bi]!.ends[ri]!) === x;
+    const joinRight = right !== undefined && this.pred(right.starts[rr]!) === x;
     if (joinLeft && joinRight) {
       this.blocks[bi]!.ends[ri] = right.ends[rr]!;
       this.removeRun(rb, rr);
@@ -124,22 +129,42 @@ export class RunSet {
   }
 
   /** Removes x (splitting its run when needed). */
-  delete(x: bigint): void {
+  delete(x: T): void {
     const bi = this.blockOf(x);
     if (bi < 0) return;
     const b = this.blocks[bi]!;
-    const ri = RunSet.runOf(b, x);
+    const ri = IntRunSet.runOf(b, x);
     const s = b.starts[ri]!;
     const e = b.ends[ri]!;
     if (e < x) return;
     if (s === e) this.removeRun(bi, ri);
     else if (s === x) {
-      b.starts[ri] = x + 1n;
-      if (ri === 0) this.mins[bi] = x + 1n;
-    } else if (e === x) b.ends[ri] = x - 1n;
+      b.starts[ri] = this.succ(x);
+      if (ri === 0) this.mins[bi] = b.starts[ri]!;
+    } else if (e === x) b.ends[ri] = this.pred(x);
     else {
-      b.ends[ri] = x - 1n;
-      this.insertRun(bi, ri + 1, x + 1n, e);
+      b.ends[ri] = this.pred(x);
+      this.insertRun(bi, ri + 1, this.succ(x), e);
     }
+  }
+}
+
+/** {@link IntRunSet} of numbers (IPv4 values and clean indexes, below 2^53). */
+export class NumberRunSet extends IntRunSet<number> {
+  protected succ(x: number): number {
+    return x + 1;
+  }
+  protected pred(x: number): number {
+    return x - 1;
+  }
+}
+
+/** {@link IntRunSet} of bigints (IPv6 values). */
+export class RunSet extends IntRunSet<bigint> {
+  protected succ(x: bigint): bigint {
+    return x + 1n;
+  }
+  protected pred(x: bigint): bigint {
+    return x - 1n;
   }
 }

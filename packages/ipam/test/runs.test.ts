@@ -1,7 +1,7 @@
 /** The run sets against a plain Set: random adds/deletes that fragment into thousands of runs (many blocks). */
 import { describe, expect, it } from 'vitest';
 import { RunSet } from '../src/index.js';
-import { NumberRunSet } from '../src/numruns.js';
+import { NumberRunSet } from '../src/runs.js';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
