@@ -1,7 +1,7 @@
 /**
  * @packageDocumentation
  * @lbkit/afpacket: Linux AF_PACKET raw sockets for Node.js (own Node-API addon), a classic BPF
- * assembler with ready-made filters, interface information and an interface watcher.
+ * assembler with ready-made filters, interface information, an interface watcher and an interface follower.
  */
 export { PacketSocket, PacketType, isLinkStateError } from './socket.js';
 export type { PacketSocketOptions, PacketSocketEvents, L2Transport } from './socket.js';
@@ -12,6 +12,8 @@ export { interfaceInfo } from './iface.js';
 export type { InterfaceInfo } from './iface.js';
 export { InterfaceWatcher } from './watcher.js';
 export type { InterfaceWatcherEvents, InterfaceWatcherOptions } from './watcher.js';
+export { InterfaceFollower } from './follower.js';
+export type { InterfaceFollowerEvents, InterfaceFollowerOptions } from './follower.js';
 export { parseMac, formatMac, BROADCAST_MAC } from './mac.js';
 export { addonPath, loadAddon } from './native.js';
 export type { NativeSocket, NativeSocketCtor } from './native.js';

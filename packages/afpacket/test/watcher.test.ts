@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { InterfaceWatcher, type InterfaceInfo } from '@lbkit/afpacket';
+import { InterfaceWatcher } from '@lbkit/afpacket';
+import { fakeIface, type FakeTable } from '../../../test-utils/l2-fakes.js';
 
-/** A fake `/sys/class/net` entry whose fields the test mutates between polls. */
-function fakeIface(index: number, mac: string, up = true): InterfaceInfo {
-  return { name: 'eth0', index, mac, mtu: 1500, flags: up ? 1 : 0, up, operstate: up ? 'up' : 'down', carrier: up, ipv4: [], ipv6: [] };
-}
-
-function watch(state: { cur: InterfaceInfo | undefined }): { w: InterfaceWatcher; events: string[] } {
+function watch(state: FakeTable): { w: InterfaceWatcher; events: string[] } {
   const events: string[] = [];
   const w = new InterfaceWatcher('eth0', { intervalMs: 1_000_000, read: () => state.cur });
   w.on('new', (i) => events.push(`new ${i.index} ${i.mac}`));
@@ -19,7 +15,7 @@ function watch(state: { cur: InterfaceInfo | undefined }): { w: InterfaceWatcher
 
 describe('InterfaceWatcher', () => {
   it('reports down/up, deletion (down then removed) and re-creation (new then up) with the new ifindex', () => {
-    const state: { cur: InterfaceInfo | undefined } = { cur: fakeIface(7, '02:00:00:00:00:01') };
+    const state: FakeTable = { cur: fakeIface(7, '02:00:00:00:00:01') };
     const { w, events } = watch(state);
     w.start();
     expect(w.index).toBe(7);
@@ -48,7 +44,7 @@ describe('InterfaceWatcher', () => {
   });
 
   it('reports a MAC change on the same ifindex, before `up` and after `down`', () => {
-    const state: { cur: InterfaceInfo | undefined } = { cur: fakeIface(3, '02:00:00:00:00:01') };
+    const state: FakeTable = { cur: fakeIface(3, '02:00:00:00:00:01') };
     const { w, events } = watch(state);
     w.start();
     state.cur = fakeIface(3, '02:00:00:00:00:aa');
@@ -63,7 +59,7 @@ describe('InterfaceWatcher', () => {
   });
 
   it('start(true) emits new/up for an existing interface and nothing for a missing one', () => {
-    const state: { cur: InterfaceInfo | undefined } = { cur: fakeIface(5, '02:00:00:00:00:05') };
+    const state: FakeTable = { cur: fakeIface(5, '02:00:00:00:00:05') };
     const a = watch(state);
     a.w.start(true);
     expect(a.events).toEqual(['new 5 02:00:00:00:00:05', 'up 5']);

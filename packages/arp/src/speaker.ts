@@ -1,10 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
 import {
-  InterfaceWatcher,
+  InterfaceFollower,
   PacketSocket,
   arpRequestFilter,
-  interfaceInfo,
-  isLinkStateError,
   ETH_P_ARP,
   type InterfaceInfo,
   type L2Transport,
@@ -64,66 +62,46 @@ export class ArpSpeaker extends EventEmitter<ArpSpeakerEvents> {
   private transport: (L2Transport & { close(): void }) | undefined;
   private responder: ArpResponder | undefined;
   private announcer: GratuitousAnnouncer | undefined;
-  private watcher: InterfaceWatcher | undefined;
+  private readonly follower: InterfaceFollower<L2Transport & { close(): void }>;
   private readonly ips = new Set<string>();
   private mac = '';
-  private usable = true;
-  private closed = false;
   private counters: ArpResponderStats | undefined;
-  private readonly linkErrors: Error[] = [];
 
   /** @param opts interface, GARP timing and optional overrides (MAC, transport, interface reader); call {@link start}. */
   constructor(private readonly opts: ArpSpeakerOptions) {
     super();
-  }
-
-  private readIface(): InterfaceInfo | undefined {
-    return (this.opts.readInterface ?? interfaceInfo)(this.opts.ifname);
+    this.follower = new InterfaceFollower({
+      ifname: opts.ifname,
+      name: 'ArpSpeaker',
+      watchIntervalMs: opts.watchIntervalMs,
+      mac: opts.mac,
+      readInterface: opts.readInterface,
+      open: (mac) => this.open(mac),
+      close: () => this.closeTransport(),
+    });
+    this.follower.on('reopened', (mac) => {
+      this.emit('reopened', mac);
+      if (this.follower.usable) this.reannounce(); // else on `up`
+    });
+    this.follower.on('removed', () => this.emit('removed'));
+    this.follower.on('up', () => this.reannounce());
+    this.follower.on('down', () => {
+      this.announcer?.stop(); // frames cannot leave a down link; 'up' restarts the burst
+      this.emit('down');
+    });
+    this.follower.on('error', (e) => this.emit('error', e));
   }
 
   /** Opens the socket and starts the watcher. Throws if the interface cannot be opened. */
   start(): this {
-    this.open();
-    const ms = this.opts.watchIntervalMs ?? 500;
-    if (ms > 0) {
-      const w = new InterfaceWatcher(this.opts.ifname, { intervalMs: ms, read: () => this.readIface() });
-      w.on('new', () => this.reopen());
-      w.on('mac', () => {
-        if (typeof this.opts.mac !== 'string') this.reopen(); // a fixed MAC does not follow the interface
-      });
-      w.on('removed', () => {
-        this.closeTransport();
-        this.emit('removed');
-      });
-      w.on('up', () => {
-        this.usable = true;
-        this.reannounce();
-      });
-      w.on('down', () => {
-        this.usable = false;
-        this.announcer?.stop(); // frames cannot leave a down link; 'up' restarts the burst
-        this.emit('down');
-      });
-      w.start();
-      const info = this.readIface();
-      this.usable = info ? info.up && info.carrier : true;
-      this.watcher = w;
-    }
+    this.follower.start();
     return this;
   }
 
-  private resolveMac(): string | undefined {
-    const m = this.opts.mac;
-    if (typeof m === 'string') return m;
-    if (typeof m === 'function') return m(this.opts.ifname);
-    return this.readIface()?.mac;
-  }
-
-  private open(): void {
+  /** Opens a socket (with the BPF filter) answering and announcing with `mac`; called by the follower. */
+  private open(mac: string): L2Transport & { close(): void } {
     const ifname = this.opts.ifname;
-    const mac = this.resolveMac();
-    if (!mac) throw new Error(`ArpSpeaker: interface ${ifname} not found`);
-    this.mac = mac.toLowerCase();
+    this.mac = mac;
     const t = this.opts.openTransport
       ? this.opts.openTransport(ifname)
       : PacketSocket.open({ ifname, protocol: ETH_P_ARP, filter: arpRequestFilter() });
@@ -137,27 +115,12 @@ export class ArpSpeaker extends EventEmitter<ArpSpeakerEvents> {
     this.announcer.on('sent', (ip) => this.emit('garp', ip));
     this.announcer.on('error', (e) => this.sendFailed(e));
     for (const ip of this.ips) this.responder.add(ip);
+    return t;
   }
 
-  /**
-   * Reports a send error. A link-state error (ENETDOWN, ENXIO/ENODEV) usually means the watcher has
-   * not noticed yet that the link went down or the interface was deleted: poll it now, and report the
-   * error only if the interface still looks usable on the same socket afterwards.
-   */
+  /** Reports a send error, unless the link state explains it (see {@link InterfaceFollower.reportError}). */
   private sendFailed(err: Error): void {
-    if (!this.watcher || !isLinkStateError(err)) {
-      this.emit('error', err);
-      return;
-    }
-    this.linkErrors.push(err);
-    if (this.linkErrors.length > 1) return; // a poll is already queued
-    const transport = this.transport;
-    setImmediate(() => {
-      const errs = this.linkErrors.splice(0);
-      if (this.closed) return;
-      this.watcher?.poll();
-      if (this.usable && this.transport !== undefined && this.transport === transport) for (const e of errs) this.emit('error', e);
-    }).unref();
+    this.follower.reportError(err, (e) => this.emit('error', e));
   }
 
   private closeTransport(): void {
@@ -174,20 +137,6 @@ export class ArpSpeaker extends EventEmitter<ArpSpeakerEvents> {
     this.announcer = undefined;
   }
 
-  /** New ifindex or new MAC: fresh socket + BPF; re-announce now if the link is usable, else on `up`. */
-  private reopen(): void {
-    if (this.closed) return;
-    this.closeTransport();
-    try {
-      this.open();
-    } catch (err) {
-      this.emit('error', err instanceof Error ? err : new Error(String(err)));
-      return;
-    }
-    this.emit('reopened', this.mac);
-    if (this.usable) this.reannounce();
-  }
-
   private reannounce(): void {
     if (!this.announcer) return;
     for (const ip of this.ips) this.announcer.announce(ip);
@@ -198,7 +147,7 @@ export class ArpSpeaker extends EventEmitter<ArpSpeakerEvents> {
   announce(ip: string): void {
     this.responder?.add(ip);
     this.ips.add(ip);
-    if (this.usable) this.announcer?.announce(ip);
+    if (this.follower.usable) this.announcer?.announce(ip);
     this.emit('announced', ip);
   }
 
@@ -232,8 +181,6 @@ export class ArpSpeaker extends EventEmitter<ArpSpeakerEvents> {
 
   /** Stops everything and closes the socket. */
   close(): void {
-    this.closed = true;
-    this.watcher?.stop();
-    this.closeTransport();
+    this.follower.close();
   }
 }

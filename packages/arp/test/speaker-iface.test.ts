@@ -2,8 +2,8 @@
 // (the watcher's poll timer runs on vitest's fake clock).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EventEmitter } from 'eventemitter3';
-import type { InterfaceInfo } from '@lbkit/afpacket';
 import { ArpSpeaker, decode, encode } from '@lbkit/arp';
+import { failingSends, fakeIface as iface, fakeOpener, recordEvents, type FakeTable } from '../../../test-utils/l2-fakes.js';
 
 class FakeTransport extends EventEmitter<{ frame: (f: Buffer, t: number) => void }> {
   sent: Buffer[] = [];
@@ -20,9 +20,6 @@ class FakeTransport extends EventEmitter<{ frame: (f: Buffer, t: number) => void
   }
 }
 
-const iface = (index: number, mac: string, up = true): InterfaceInfo => ({
-  name: 'eth0', index, mac, mtu: 1500, flags: up ? 1 : 0, up, operstate: up ? 'up' : 'down', carrier: up, ipv4: [], ipv6: [],
-});
 const MAC1 = '02:00:00:00:00:01';
 const MAC2 = '02:00:00:00:00:02';
 const CLIENT = '02:00:00:00:00:10';
@@ -34,25 +31,17 @@ describe('ArpSpeaker follows the interface', () => {
   afterEach(() => vi.useRealTimers());
 
   function setup(macOpt?: string) {
-    const state: { cur: InterfaceInfo | undefined } = { cur: iface(5, MAC1) };
-    const transports: FakeTransport[] = [];
-    const events: string[] = [];
+    const state: FakeTable = { cur: iface(5, MAC1) };
+    const { opened: transports, open } = fakeOpener(state, (ifindex) => new FakeTransport(ifindex));
     const s = new ArpSpeaker({
       ifname: 'eth0',
       watchIntervalMs: 100,
       repeatForMs: 0,
       readInterface: () => state.cur,
-      openTransport: () => {
-        if (!state.cur) throw new Error('bind(AF_PACKET): No such device');
-        const t = new FakeTransport(state.cur.index);
-        transports.push(t);
-        return t;
-      },
+      openTransport: open,
       ...(macOpt ? { mac: macOpt } : {}),
     });
-    for (const e of ['down', 'removed', 'reopened', 'reannounced', 'error'] as const) {
-      s.on(e, (x?: unknown) => events.push(x === undefined ? e : `${e} ${x instanceof Error ? x.message : String(x)}`));
-    }
+    const events = recordEvents(s, ['down', 'removed', 'reopened', 'reannounced', 'error']);
     return { s: s.start(), state, transports, events };
   }
 
@@ -143,20 +132,16 @@ describe('ArpSpeaker send errors explained by the link state', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
   it('ENETDOWN while the link just went down is not an error (immediate poll → down); while up it is reported', () => {
-    const state: { cur: InterfaceInfo | undefined } = { cur: iface(5, MAC1) };
+    const state: FakeTable = { cur: iface(5, MAC1) };
     const t = new FakeTransport(5);
-    let fail = '';
-    t.send = (f: Buffer) => {
-      if (fail) throw new Error(fail);
-      t.sent.push(f);
-    };
+    const fail = failingSends(t);
     const events: string[] = [];
     const s = new ArpSpeaker({ ifname: 'eth0', watchIntervalMs: 60_000, readInterface: () => state.cur, openTransport: () => t });
     s.on('down', () => events.push('down'));
     s.on('error', (e) => events.push(`error ${e.message}`));
     s.start();
     s.announce(VIP);
-    fail = 'sendto(AF_PACKET): Network is down (errno 100)';
+    fail.message = 'sendto(AF_PACKET): Network is down (errno 100)';
     state.cur = iface(5, MAC1, false); // the watcher's next tick is a minute away
     vi.advanceTimersByTime(1101); // the burst's next GARP fails (at 1100), its setImmediate poll runs
     expect(events).toEqual(['down']); // noticed at once through the immediate poll, no error
@@ -165,7 +150,7 @@ describe('ArpSpeaker send errors explained by the link state', () => {
     vi.advanceTimersByTime(1);
     // the re-announcement at 60 s and the burst frame at 61.1 s both fail: each is reported
     expect(events.slice(1)).toEqual(['error sendto(AF_PACKET): Network is down (errno 100)', 'error sendto(AF_PACKET): Network is down (errno 100)']);
-    fail = 'sendto(AF_PACKET): Message too long (errno 90)';
+    fail.message = 'sendto(AF_PACKET): Message too long (errno 90)';
     s.announce('10.0.0.5'); // not a link-state error: reported synchronously
     expect(events.at(-1)).toBe('error sendto(AF_PACKET): Message too long (errno 90)');
     s.close();

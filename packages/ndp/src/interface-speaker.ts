@@ -3,7 +3,7 @@
  * interface's life (down/up, deletion, re-creation with a new ifindex or MAC, MAC change).
  */
 import { EventEmitter } from 'eventemitter3';
-import { ETH_P_IPV6, InterfaceWatcher, PacketSocket, icmpv6NsFilter, interfaceInfo, isLinkStateError, type InterfaceInfo } from '@lbkit/afpacket';
+import { ETH_P_IPV6, InterfaceFollower, PacketSocket, icmpv6NsFilter, type InterfaceInfo } from '@lbkit/afpacket';
 import { canonicalIPv6, eui64LinkLocal } from './codec/addr.js';
 import { fromPacketSocket } from './afpacket-adapter.js';
 import { linkLocalOf, type AnnouncerOptions } from './announcer.js';
@@ -52,6 +52,13 @@ export interface NdpInterfaceSpeakerEvents {
 
 const ZERO_STATS = (): NdpResponderStats => ({ answered: 0, ignored: 0, malformed: 0, other: 0 });
 
+/** What is opened per socket: the transport, the inner speaker on it and the MAC it uses. */
+interface Session {
+  speaker: NdpSpeaker;
+  transport: NdpTransport & { close(): void };
+  mac: string;
+}
+
 /**
  * IPv6 half of MetalLB's layer-2 mode on one interface, self-managing: opens an AF_PACKET socket
  * (BPF attached before bind), answers NS for the VIPs it owns (solicited-node groups joined,
@@ -61,60 +68,46 @@ const ZERO_STATS = (): NdpResponderStats => ({ answered: 0, ignored: 0, malforme
  * every VIP re-announced with the current MAC.
  */
 export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents> {
-  private cur: { speaker: NdpSpeaker; transport: NdpTransport & { close(): void }; mac: string } | undefined;
-  private watcher: InterfaceWatcher | undefined;
+  private readonly follower: InterfaceFollower<Session>;
   private readonly ips = new Set<string>();
   private readonly counters: NdpResponderStats = ZERO_STATS();
-  private usable = true;
   private closed = false;
-  private readonly linkErrors: Error[] = [];
 
   /** @param opts interface, timing, and optional overrides (MAC, link-local, transport) */
   constructor(private readonly opts: NdpInterfaceSpeakerOptions) {
     super();
+    this.follower = new InterfaceFollower<Session>({
+      ifname: opts.ifname,
+      name: 'NdpInterfaceSpeaker',
+      watchIntervalMs: opts.watchIntervalMs,
+      mac: opts.mac,
+      readInterface: opts.readInterface,
+      open: (mac) => this.open(mac),
+      close: (session) => this.drop(session),
+    });
+    this.follower.on('reopened', (mac) => {
+      this.emit('reopened', mac);
+      if (this.follower.usable) this.reannounce();
+    });
+    this.follower.on('removed', () => this.emit('removed'));
+    this.follower.on('up', () => this.reannounce());
+    this.follower.on('down', () => {
+      this.cur?.speaker.announcer.close(); // NAs cannot leave a down link; 'up' restarts the bursts
+      this.emit('down');
+    });
+    this.follower.on('error', (e) => this.emitError(e));
   }
 
-  private readIface(): InterfaceInfo | undefined {
-    return (this.opts.readInterface ?? interfaceInfo)(this.opts.ifname);
+  /** The current socket and inner speaker (undefined while the interface is absent). */
+  private get cur(): Session | undefined {
+    return this.follower.session;
   }
 
   /** Opens the socket and starts following the interface. Throws if the interface cannot be opened. */
   start(): this {
     if (this.closed) throw new Error(`NdpInterfaceSpeaker(${this.opts.ifname}).start: closed`);
-    this.open();
-    const ms = this.opts.watchIntervalMs ?? 500;
-    if (ms > 0 && !this.watcher) {
-      const w = new InterfaceWatcher(this.opts.ifname, { intervalMs: ms, read: () => this.readIface() });
-      w.on('new', () => this.reopen());
-      w.on('mac', () => {
-        if (typeof this.opts.mac !== 'string') this.reopen();
-      });
-      w.on('removed', () => {
-        this.drop();
-        this.emit('removed');
-      });
-      w.on('up', () => {
-        this.usable = true;
-        this.reannounce();
-      });
-      w.on('down', () => {
-        this.usable = false;
-        this.cur?.speaker.announcer.close(); // NAs cannot leave a down link; 'up' restarts the bursts
-        this.emit('down');
-      });
-      w.start();
-      const info = this.readIface();
-      this.usable = info ? info.up && info.carrier : true;
-      this.watcher = w;
-    }
+    this.follower.start();
     return this;
-  }
-
-  private resolveMac(): string | undefined {
-    const m = this.opts.mac;
-    if (typeof m === 'string') return m;
-    if (typeof m === 'function') return m(this.opts.ifname);
-    return this.readIface()?.mac;
   }
 
   private linkLocal(mac: string): string {
@@ -123,11 +116,9 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
     return v ?? eui64LinkLocal(mac);
   }
 
-  private open(): void {
+  /** Opens a socket and an inner speaker for `mac`, joining every VIP's group; called by the follower. */
+  private open(mac: string): Session {
     const ifname = this.opts.ifname;
-    const found = this.resolveMac();
-    if (!found) throw new Error(`NdpInterfaceSpeaker: interface ${ifname} not found`);
-    const mac = found.toLowerCase();
     let transport: NdpTransport & { close(): void };
     if (this.opts.openTransport) transport = this.opts.openTransport(ifname);
     else {
@@ -146,20 +137,17 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
         onError: (e) => this.emitError(e),
         onSent: (ip) => this.emit('na', ip),
       });
-      this.cur = { speaker, transport, mac };
       for (const ip of this.ips) speaker.responder.add(ip); // joins the solicited-node groups on this socket
+      return { speaker, transport, mac };
     } catch (err) {
-      this.cur = undefined;
       transport.close();
       throw err;
     }
   }
 
   /** Closes the current socket, keeping the VIPs and the cumulative counters. */
-  private drop(): void {
-    const c = this.cur;
+  private drop(c: Session | undefined): void {
     if (!c) return;
-    this.cur = undefined;
     for (const k of Object.keys(this.counters) as (keyof NdpResponderStats)[]) this.counters[k] += c.speaker.responder.stats[k];
     c.speaker.close();
     try {
@@ -169,19 +157,6 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
     }
   }
 
-  private reopen(): void {
-    if (this.closed) return;
-    this.drop();
-    try {
-      this.open();
-    } catch (err) {
-      this.emitError(err);
-      return;
-    }
-    this.emit('reopened', this.cur!.mac);
-    if (this.usable) this.reannounce();
-  }
-
   private reannounce(): void {
     const s = this.cur?.speaker;
     if (!s) return;
@@ -189,23 +164,11 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
     if (this.ips.size > 0) this.emit('reannounced', [...this.ips]);
   }
 
+  /** Reports an error, unless the link state explains it (see {@link InterfaceFollower.reportError}). */
   private emitError(err: unknown): void {
-    const e = err instanceof Error ? err : new Error(String(err));
-    if (!this.watcher || !isLinkStateError(e)) {
+    this.follower.reportError(err, (e) => {
       if (this.listenerCount('error') > 0) this.emit('error', e);
-      return;
-    }
-    // ENETDOWN / ENXIO / ENODEV: the watcher has probably not noticed the link going down or the
-    // interface being deleted yet. Poll now; report only if it still looks usable on the same socket.
-    this.linkErrors.push(e);
-    if (this.linkErrors.length > 1) return;
-    const cur = this.cur;
-    setImmediate(() => {
-      const errs = this.linkErrors.splice(0);
-      if (this.closed) return;
-      this.watcher?.poll();
-      if (this.usable && this.cur !== undefined && this.cur === cur && this.listenerCount('error') > 0) for (const x of errs) this.emit('error', x);
-    }).unref();
+    });
   }
 
   /** Takes `ip`: answer its NS and send unsolicited NAs (now if the link is usable, else when it comes up). Throws only for an invalid address. */
@@ -214,7 +177,7 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
     this.ips.add(t);
     const s = this.cur?.speaker;
     if (s) {
-      if (this.usable) s.announce(t);
+      if (this.follower.usable) s.announce(t);
       else s.responder.add(t);
     }
     this.emit('announced', t);
@@ -264,7 +227,6 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
   /** Stops the watcher and timers and closes the socket. */
   close(): void {
     this.closed = true;
-    this.watcher?.stop();
-    this.drop();
+    this.follower.close();
   }
 }

@@ -1,8 +1,8 @@
 // NdpInterfaceSpeaker following the interface's life, with a fake interface reader and fake
 // transports; the watcher's poll timer and the NA bursts run on vitest's fake clock.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { InterfaceInfo } from '@lbkit/afpacket';
 import { NdpInterfaceSpeaker, UnsolicitedAnnouncer, decode, encode, eui64LinkLocal, type NdpTransport } from '../src/index.js';
+import { failingSends, fakeIface as iface, fakeOpener, recordEvents, type FakeTable } from '../../../test-utils/l2-fakes.js';
 
 class FakeTransport implements NdpTransport {
   sent: Buffer[] = [];
@@ -21,9 +21,6 @@ class FakeTransport implements NdpTransport {
   close(): void { this.closed = true; }
 }
 
-const iface = (index: number, mac: string, up = true): InterfaceInfo => ({
-  name: 'eth0', index, mac, mtu: 1500, flags: up ? 1 : 0, up, operstate: up ? 'up' : 'down', carrier: up, ipv4: [], ipv6: [],
-});
 const MAC1 = '02:66:00:00:00:11';
 const MAC2 = '02:66:00:00:00:22';
 const CLIENT = '02:66:00:00:00:10';
@@ -42,25 +39,17 @@ describe('NdpInterfaceSpeaker follows the interface', () => {
   afterEach(() => vi.useRealTimers());
 
   function setup(extra: { mac?: string } = {}) {
-    const state: { cur: InterfaceInfo | undefined } = { cur: iface(5, MAC1) };
-    const transports: FakeTransport[] = [];
-    const events: string[] = [];
+    const state: FakeTable = { cur: iface(5, MAC1) };
+    const { opened: transports, open } = fakeOpener(state, (ifindex) => new FakeTransport(ifindex));
     const s = new NdpInterfaceSpeaker({
       ifname: 'eth0',
       watchIntervalMs: 100,
       linkLocal: 'fe80::1',
       readInterface: () => state.cur,
-      openTransport: () => {
-        if (!state.cur) throw new Error('bind(AF_PACKET): No such device');
-        const t = new FakeTransport(state.cur.index);
-        transports.push(t);
-        return t;
-      },
+      openTransport: open,
       ...extra,
     });
-    for (const e of ['down', 'removed', 'reopened', 'reannounced', 'error'] as const) {
-      s.on(e, (x?: unknown) => events.push(x === undefined ? e : `${e} ${x instanceof Error ? x.message : String(x)}`));
-    }
+    const events = recordEvents(s, ['down', 'removed', 'reopened', 'reannounced', 'error']);
     return { s: s.start(), state, transports, events };
   }
 
@@ -179,22 +168,18 @@ describe('NdpInterfaceSpeaker send errors explained by the link state', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
   afterEach(() => vi.useRealTimers());
   it('ENXIO after a deletion the watcher has not seen yet: immediate poll → removed, no error; other errors are reported', () => {
-    const state: { cur: InterfaceInfo | undefined } = { cur: iface(5, MAC1) };
+    const state: FakeTable = { cur: iface(5, MAC1) };
     const t = new FakeTransport(5);
-    let fail = '';
-    t.send = (f: Buffer) => {
-      if (fail) throw new Error(fail);
-      t.sent.push(f);
-    };
+    const fail = failingSends(t);
     const events: string[] = [];
     const s = new NdpInterfaceSpeaker({ ifname: 'eth0', watchIntervalMs: 60_000, linkLocal: 'fe80::1', readInterface: () => state.cur, openTransport: () => t });
     s.on('removed', () => events.push('removed'));
     s.on('error', (e) => events.push(`error ${e.message}`));
     s.start();
-    fail = 'sendto(AF_PACKET): Message too long (errno 90)';
+    fail.message = 'sendto(AF_PACKET): Message too long (errno 90)';
     s.announce(VIP);
     expect(events).toEqual(['error sendto(AF_PACKET): Message too long (errno 90)']);
-    fail = 'sendto(AF_PACKET): No such device or address (errno 6)';
+    fail.message = 'sendto(AF_PACKET): No such device or address (errno 6)';
     state.cur = undefined;
     vi.advanceTimersByTime(1101); // burst frame at 1.1 s fails; its immediate poll sees the deletion
     expect(events.slice(1)).toEqual(['removed']);

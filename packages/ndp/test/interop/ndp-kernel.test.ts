@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
+import { addL2Lab } from '../../../../test-utils/l2-lab.js';
 import { sh, Topology } from '../../../../test-utils/netns.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -61,18 +62,7 @@ describeInterop(`ndp (${transport} transport) vs Linux kernel neighbour discover
     // fixture.mjs imports dist/: build ndp and (through the project reference) @lbkit/afpacket.
     // (the afpacket variant also needs the native addon, built by the bootstrap / npm install).
     await sh('sh', ['-c', `cd ${root} && npx tsc -b packages/ndp`], { timeoutMs: 120_000 });
-    sw = await topo.addNamespace('sw');
-    client = await topo.addNamespace('c');
-    n1 = await topo.addNamespace('n1');
-    n2 = await topo.addNamespace('n2');
-    for (const ns of [client, n1, n2]) {
-      for (const k of ['all', 'default']) await sh('sysctl', ['-qw', `net.ipv6.conf.${k}.accept_dad=0`], { ns });
-    }
-    await topo.addBridge(sw);
-    await sh('ip', ['link', 'set', 'br0', 'type', 'bridge', 'mcast_snooping', '0'], { ns: sw });
-    macC = await topo.connect(client, 'eth0', sw, 'br0', ['fd00:77::10/64']);
-    mac1 = await topo.connect(n1, 'eth0', sw, 'br0', ['fd00:77::11/64']);
-    mac2 = await topo.connect(n2, 'eth0', sw, 'br0', ['fd00:77::12/64']);
+    ({ sw, client, node1: n1, node2: n2, macClient: macC, mac1, mac2 } = await addL2Lab(topo, { addrs: ['fd00:77::10/64', 'fd00:77::11/64', 'fd00:77::12/64'], clientRole: 'c', ipv6: true }));
     const start = async (ns: string) => {
       const n = new Node(topo.spawnIn(ns, process.execPath, [FIXTURE, 'eth0', transport], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NDP_BURST_MS: '0' } }));
       expect(await n.next()).toMatch(/^ready /);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
 import { sh, Topology } from '../../../../test-utils/netns.js';
+import { addL2Lab } from '../../../../test-utils/l2-lab.js';
 import { sleep, startIfaceSpeaker, tshark, type SpeakerProc } from './iface-harness.js';
 
 const HELPER = fileURLToPath(new URL('./scapy-helper.py', import.meta.url));
@@ -38,18 +39,7 @@ describeInterop('NdpInterfaceSpeaker: NA schedule, kernel-visible joins, interfa
   let s1: SpeakerProc, s2: SpeakerProc;
 
   beforeAll(async () => {
-    sw = await topo.addNamespace('sw');
-    client = await topo.addNamespace('c');
-    n1 = await topo.addNamespace('n1');
-    n2 = await topo.addNamespace('n2');
-    for (const ns of [client, n1, n2]) {
-      for (const k of ['all', 'default']) await sh('sysctl', ['-qw', `net.ipv6.conf.${k}.accept_dad=0`], { ns });
-    }
-    await topo.addBridge(sw);
-    await sh('ip', ['link', 'set', 'br0', 'type', 'bridge', 'mcast_snooping', '0'], { ns: sw });
-    await topo.connect(client, 'eth0', sw, 'br0', ['fd00:79::10/64']);
-    mac1 = await topo.connect(n1, 'eth0', sw, 'br0', ['fd00:79::11/64']);
-    mac2 = await topo.connect(n2, 'eth0', sw, 'br0', ['fd00:79::12/64']);
+    ({ sw, client, node1: n1, node2: n2, mac1, mac2 } = await addL2Lab(topo, { addrs: ['fd00:79::10/64', 'fd00:79::11/64', 'fd00:79::12/64'], clientRole: 'c', ipv6: true }));
     [s1, s2] = await Promise.all([startIfaceSpeaker(topo, n1), startIfaceSpeaker(topo, n2, { NDP_BURST_MS: '0' })]);
     expect(s1.lines[0]).toBe(`ready ${mac1}`);
   });
