@@ -12,7 +12,6 @@ export * from './config.js';
 export * from './service.js';
 export * from './endpoints.js';
 export * from './allocator.js';
-export { MetalLbAllocator } from './allocator-impl.js';
 export * from './events.js';
 export * from './controller.js';
 export * from './election.js';

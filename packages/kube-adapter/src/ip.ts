@@ -1,11 +1,21 @@
 /**
- * Small self-contained IP helpers (bigint based) used by config parsing, the election hash and BGP
- * aggregation. IPv4 and IPv6 only; IPv4-mapped IPv6 is treated as IPv6.
+ * IP helpers used by config parsing, the election hash and BGP aggregation. Parsing, formatting and
+ * range summarization are `@lbkit/ipam`'s (one implementation); this module keeps kube-adapter's
+ * shapes (`null` for invalid input, `Cidr` as network + prefix). IPv4 and IPv6 only; IPv4-mapped IPv6
+ * is treated as IPv6.
  */
-import { isIP } from 'node:net';
+import {
+  canonicalIP as ipamCanonicalIP,
+  familyBits,
+  formatAddr,
+  parseCidr as ipamParseCidr,
+  summarize,
+  tryParseIP,
+  type IPFamily,
+} from '@lbkit/ipam';
 
 /** Address family tag as MetalLB names it. */
-export type Family = 'ipv4' | 'ipv6';
+export type Family = IPFamily;
 
 /** A parsed address. */
 export interface ParsedIP {
@@ -22,74 +32,22 @@ export interface Cidr {
 
 /** Bit width of a family. */
 export function bits(f: Family): number {
-  return f === 'ipv4' ? 32 : 128;
+  return familyBits(f);
 }
 
-/** Parses an IPv4 or IPv6 literal; returns null when it is not one. */
+/** Parses an IPv4 or IPv6 literal (`@lbkit/ipam`'s `tryParseIP`); returns null when it is not one. */
 export function parseIP(s: string): ParsedIP | null {
-  const t = s.trim();
-  const v = isIP(t);
-  if (v === 4) {
-    const parts = t.split('.').map(Number);
-    return { family: 'ipv4', value: BigInt((((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!) >>> 0) };
-  }
-  if (v === 6) {
-    let str = t.toLowerCase();
-    if (str.includes('%')) return null;
-    // embedded IPv4 tail
-    const m = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(str);
-    if (m) {
-      const v4 = parseIP(m[2]!);
-      if (!v4) return null;
-      const n = Number(v4.value);
-      str = `${m[1]}${((n >>> 16) & 0xffff).toString(16)}:${(n & 0xffff).toString(16)}`;
-    }
-    const [head, tail] = str.includes('::') ? str.split('::') as [string, string] : [str, undefined];
-    const h = head ? head.split(':') : [];
-    const tl = tail !== undefined && tail !== '' ? tail.split(':') : [];
-    const fill = tail !== undefined ? 8 - h.length - tl.length : 0;
-    const groups = [...h, ...Array<string>(fill).fill('0'), ...tl];
-    if (groups.length !== 8) return null;
-    let value = 0n;
-    for (const g of groups) value = (value << 16n) | BigInt(parseInt(g, 16));
-    return { family: 'ipv6', value };
-  }
-  return null;
+  return tryParseIP(s) ?? null;
 }
 
 /** Formats an address the way Go's net.IP.String() does (dotted quad, RFC 5952 compressed IPv6). */
 export function formatIP(ip: ParsedIP): string {
-  if (ip.family === 'ipv4') {
-    const n = Number(ip.value);
-    return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-  }
-  const g: number[] = [];
-  for (let i = 7; i >= 0; i--) g.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));
-  // longest run of zeros (length >= 2), first one wins
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return formatAddr(ip);
 }
 
 /** Canonical string of an address literal, or null when invalid. */
 export function canonicalIP(s: string): string | null {
-  const p = parseIP(s);
-  return p ? formatIP(p) : null;
+  return ipamCanonicalIP(s) ?? null;
 }
 
 /** Mask for a prefix length. */
@@ -100,15 +58,13 @@ export function maskOf(f: Family, prefix: number): bigint {
 
 /** Parses `a.b.c.d/n` or `x::/n`; the host bits are masked off. Returns null when invalid. */
 export function parseCidr(s: string): Cidr | null {
-  const t = s.trim();
-  const i = t.indexOf('/');
-  if (i < 0) return null;
-  const ip = parseIP(t.slice(0, i));
-  const ps = t.slice(i + 1);
-  if (!ip || !/^\d{1,3}$/.test(ps)) return null;
-  const prefix = Number(ps);
-  if (prefix > bits(ip.family)) return null;
-  return { family: ip.family, network: ip.value & maskOf(ip.family, prefix), prefix };
+  let c;
+  try {
+    c = ipamParseCidr(s);
+  } catch {
+    return null;
+  }
+  return { family: c.family, network: c.first, prefix: c.prefix };
 }
 
 /** First address of a CIDR. */
@@ -139,26 +95,15 @@ export function formatCidr(c: Cidr): string {
   return `${formatIP({ family: c.family, value: c.network })}/${c.prefix}`;
 }
 
-/** Minimal list of CIDRs covering the inclusive range [start, end] (same family). */
+/** Minimal list of CIDRs covering the inclusive range [start, end] (same family; `@lbkit/ipam`'s `summarize`). */
 export function summarizeRange(family: Family, start: bigint, end: bigint): Cidr[] {
-  const out: Cidr[] = [];
-  const b = bits(family);
-  let cur = start;
-  while (cur <= end) {
-    let size = 0;
-    while (size < b) {
-      const next = size + 1;
-      const blk = 1n << BigInt(next);
-      if (cur % blk !== 0n || cur + blk - 1n > end) break;
-      size = next;
-    }
-    out.push({ family, network: cur, prefix: b - size });
-    cur += 1n << BigInt(size);
-  }
-  return out;
+  return summarize(family, start, end).map((c) => ({ family: c.family, network: c.first, prefix: c.prefix }));
 }
 
-/** Parses a pool entry: a CIDR or an `a-b` range (spaces around `-` allowed). Throws a descriptive Error. */
+/**
+ * Parses a pool entry: a CIDR or an `a-b` range (spaces around `-` allowed). Throws a descriptive Error
+ * (kube-adapter's texts, which name the failing part of a range).
+ */
 export function parsePoolEntry(s: string): Cidr[] {
   if (s.includes('/')) {
     const c = parseCidr(s);

@@ -1,19 +1,19 @@
-/** MetalLbAllocator: lowest-free allocation, reuse after release, avoidBuggyIPs, capacity counters (MetalLB TestPoolCount). */
+/** IpamAllocator (the IpAllocator façade over @lbkit/ipam): lowest-free allocation, reuse after release, avoidBuggyIPs, capacity counters (MetalLB TestPoolCount). */
 import { describe, expect, it } from 'vitest';
-import { MetalLbAllocator } from '../src/allocator-impl.js';
-import type { AllocRequest } from '../src/allocator.js';
+import { IpamAllocator } from '../src/adapters/ipam-allocator.js';
+import type { AllocRequest, IpAllocator } from '../src/allocator.js';
 import { parseConfig } from '../src/config.js';
 import { pool, snap } from './helpers.js';
 
 const req = (key: string, over: Partial<AllocRequest> = {}): AllocRequest => ({ key, namespace: 'default', labels: {}, family: 'ipv4', policy: 'SingleStack', primary: 'ipv4', ports: [{ protocol: 'TCP', port: 80 }], sharingKey: '', backendKey: '', ...over });
 
-function alloc(pools: ReturnType<typeof pool>[]) {
-  const a = new MetalLbAllocator();
+function alloc(pools: ReturnType<typeof pool>[]): IpAllocator {
+  const a: IpAllocator = new IpamAllocator();
   a.setPools([...parseConfig(snap({ pools })).pools.values()]);
   return a;
 }
 
-describe('MetalLbAllocator', () => {
+describe('IpamAllocator', () => {
   it('always hands out the lowest free address, also after releases', () => {
     const a = alloc([pool('p', ['10.0.0.0/28'])]);
     const got = Array.from({ length: 10 }, (_, i) => a.allocate(req(`s${i}`))[0]);

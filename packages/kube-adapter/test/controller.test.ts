@@ -7,13 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../src/config.js';
 import { Controller } from '../src/controller.js';
 import { MemoryEventRecorder } from '../src/events.js';
-import { MetalLbAllocator } from '../src/allocator-impl.js';
 import { IpamAllocator } from '../src/adapters/ipam-allocator.js';
 import type { IpAllocator } from '../src/allocator.js';
 
 const ALLOCATORS: Array<[string, () => IpAllocator]> = [
   ['@lbkit/ipam', () => new IpamAllocator()],
-  ['MetalLbAllocator', () => new MetalLbAllocator()],
 ];
 import type { IPAddressPool, Service } from '../src/types.js';
 import { pool, snap, svc } from './helpers.js';

@@ -4,7 +4,7 @@ import { parseConfig } from '../src/config.js';
 import { Controller } from '../src/controller.js';
 import { ConfigErrors } from '../src/errors.js';
 import { MemoryEventRecorder } from '../src/events.js';
-import { MetalLbAllocator } from '../src/allocator-impl.js';
+import { IpamAllocator } from '../src/adapters/ipam-allocator.js';
 import { shouldAnnounceL2 } from '../src/election.js';
 import { emptySnapshot, type Snapshot } from '../src/types.js';
 import { pool, snap } from './helpers.js';
@@ -50,7 +50,7 @@ describe('robustness', () => {
   it('controller and election on 2000 random services: no throw, warnings instead', () => {
     const cfg = parseConfig(snap({ pools: [pool('p', ['10.0.0.0/24'])] }));
     const events = new MemoryEventRecorder();
-    const c = new Controller({ allocator: new MetalLbAllocator(), events });
+    const c = new Controller({ allocator: new IpamAllocator(), events });
     c.setConfig(cfg);
     for (let i = 0; i < 2000; i++) {
       const svc = { kind: 'Service', metadata: { name: `s${i}`, namespace: 'default', annotations: rnd() < 0.3 ? { 'metallb.io/loadBalancerIPs': String(garbage()) } : undefined }, spec: garbage() as never, status: garbage() as never };
