@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
 import { sh } from '../../../../test-utils/netns.js';
 import { Cluster, ensureBuilt, until } from './cluster.js';
-import { frrConf, startFrr } from './frr.js';
+import { frrConf, killPids, nexthops, startFrr, waitEcmpRoute } from './frr.js';
 
 const yaml = (nodes: string[]) => `
 apiVersion: metallb.io/v1beta1
@@ -42,10 +42,6 @@ endpoints:
 ${nodes.map((n, i) => `  - { addresses: [10.244.${i}.3], nodeName: ${n} }`).join('\n')}
 `;
 
-function nexthops(routeText: string): string[] {
-  return [...routeText.matchAll(/via (\d+\.\d+\.\d+\.\d+)/g)].map((m) => m[1]!).sort();
-}
-
 for (const backend of ['lbkit', 'gobgp'] as const)
 describeInterop(`lbkitd BGP ECMP (${backend} backend) against FRR`, { root: true, bins: ['ip', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra', ...(backend === 'gobgp' ? ['gobgpd', 'gobgp'] : [])] }, () => {
   const c = new Cluster({ nodes: 3, router: '10.77.0.1/24', args: () => ['--bgp-backend', backend, '--l2-backend', 'kernel', '--log-level', 'warn'] });
@@ -59,12 +55,7 @@ describeInterop(`lbkitd BGP ECMP (${backend} backend) against FRR`, { root: true
   }, 300_000);
 
   afterAll(async () => {
-    for (const p of frrPids)
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
+    killPids(frrPids);
     await c.down();
   }, 60_000);
 
@@ -72,10 +63,7 @@ describeInterop(`lbkitd BGP ECMP (${backend} backend) against FRR`, { root: true
     const vip = await until(() => c.state(c.nodes[0]!)?.services.find((s) => s.service === 'default/api')?.ingress[0], 30_000, 'assignment');
     expect(vip).toBe('10.96.10.0');
     const t0 = Date.now();
-    const route = await until(async () => {
-      const r = await sh('ip', ['route', 'show', `${vip}/32`], { ns: c.router });
-      return nexthops(r).length === 3 ? r : undefined;
-    }, 90_000, 'ECMP route with 3 next hops', 200);
+    const route = await waitEcmpRoute(c.router, vip, 3, 90_000, 'ECMP route with 3 next hops');
     console.log(`[kube-e2e] ${backend}: FRR ECMP route after ${Date.now() - t0} ms:\n${route}`);
     expect(nexthops(route)).toEqual(['10.77.0.11', '10.77.0.12', '10.77.0.13']);
     const vty = await sh('vtysh', ['--vty_socket', `${c.dir}/frr`, '-c', `show bgp ipv4 unicast ${vip}/32 json`], { ns: c.router });
@@ -86,10 +74,7 @@ describeInterop(`lbkitd BGP ECMP (${backend} backend) against FRR`, { root: true
     // a node's lbkitd stops: its path disappears
     const n3 = c.nodes[2]!;
     n3.lbkitd!.kill('SIGTERM');
-    const after = await until(async () => {
-      const r = await sh('ip', ['route', 'show', `${vip}/32`], { ns: c.router });
-      return nexthops(r).length === 2 ? r : undefined;
-    }, 60_000, 'route with 2 next hops', 200);
+    const after = await waitEcmpRoute(c.router, vip, 2, 60_000, 'route with 2 next hops');
     expect(nexthops(after)).toEqual(['10.77.0.11', '10.77.0.12']);
   }, 240_000);
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
 import { sh } from '../../../../test-utils/netns.js';
 import { Cluster, ensureBuilt, until } from './cluster.js';
-import { frrConf, startFrr } from './frr.js';
+import { frrConf, killPids, nexthops, startFrr, waitEcmpRoute } from './frr.js';
 
 const yaml = `
 kind: IPAddressPool
@@ -45,7 +45,6 @@ metadata: { name: api-1, namespace: default, labels: { kubernetes.io/service-nam
 endpoints: [{ addresses: [10.244.0.3], nodeName: node1 }]
 `;
 
-const nexthops = (t: string) => [...t.matchAll(/via (\d+\.\d+\.\d+\.\d+)/g)].map((m) => m[1]!).sort();
 
 describeInterop('lbkitd BGP peer filtering and peer node selectors (@lbkit/bgp) against two FRR routers', { root: true, bins: ['ip', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra'] }, () => {
   const c = new Cluster({ nodes: 3, router: '10.77.0.1/24', args: () => ['--bgp-backend', 'lbkit', '--l2-backend', 'kernel', '--log-level', 'warn'] });
@@ -63,21 +62,13 @@ describeInterop('lbkitd BGP peer filtering and peer node selectors (@lbkit/bgp) 
   }, 300_000);
 
   afterAll(async () => {
-    for (const p of pids)
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
+    killPids(pids);
     await c.down();
   }, 60_000);
 
   it('only tor gets the route (ECMP, communities); spare peers with node1 only and gets nothing', async () => {
     const vip = await until(() => c.state(c.nodes[0]!)?.services.find((s) => s.service === 'default/api')?.ingress[0], 30_000, 'assignment');
-    const route = await until(async () => {
-      const r = await sh('ip', ['route', 'show', `${vip}/32`], { ns: c.router });
-      return nexthops(r).length === 3 ? r : undefined;
-    }, 60_000, 'ECMP on tor', 200);
+    const route = await waitEcmpRoute(c.router, vip, 3, 60_000, 'ECMP on tor');
     expect(nexthops(route)).toEqual(['10.77.0.11', '10.77.0.12', '10.77.0.13']);
     const j = JSON.parse(await sh('vtysh', ['--vty_socket', `${c.dir}/frr`, '-c', `show bgp ipv4 unicast ${vip}/32 json`], { ns: c.router })) as {
       paths: Array<{ community?: { string: string }; largeCommunity?: { string: string } }>;

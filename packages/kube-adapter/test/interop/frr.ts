@@ -3,6 +3,7 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'no
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { sh } from '../../../../test-utils/netns.js';
+import { until } from './cluster.js';
 
 export function frrConf(dir: string, asn: number, routerId: string, nodesAsn: number, listenRange: string): string {
   return `frr defaults traditional
@@ -42,4 +43,27 @@ export async function startFrr(ns: string, dir: string, conf: string): Promise<n
   await sh('/usr/lib/frr/bgpd', ['-d', ...common, '-i', join(dir, 'bgpd.pid')], { ns });
   await new Promise((r) => setTimeout(r, 500));
   return ['zebra.pid', 'bgpd.pid'].map((p) => Number(readFileSync(join(dir, p), 'utf8').trim()));
+}
+
+/** The IPv4 next hops of `ip route show` text, sorted. */
+export function nexthops(routeText: string): string[] {
+  return [...routeText.matchAll(/via (\d+\.\d+\.\d+\.\d+)/g)].map((m) => m[1]!).sort();
+}
+
+/** Waits until the kernel of `ns` routes `vip`/32 over `count` next hops; returns the `ip route` text. */
+export function waitEcmpRoute(ns: string, vip: string, count: number, ms: number, what: string): Promise<string> {
+  return until(async () => {
+    const r = await sh('ip', ['route', 'show', `${vip}/32`], { ns });
+    return nexthops(r).length === count ? r : undefined;
+  }, ms, what, 200);
+}
+
+/** SIGKILLs the daemons started by {@link startFrr} (by PID); already-gone ones are ignored. */
+export function killPids(pids: number[]): void {
+  for (const p of pids)
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
 }
