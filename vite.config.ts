@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const pkgs = ['afpacket', 'ipam', 'arp', 'ndp', 'bgp', 'memberlist', 'kube-adapter'];
+const pkgs = ['afpacket', 'ipam', 'arp', 'ndp', 'bfd', 'bgp', 'memberlist', 'kube-adapter'];
 /** Tests and benches import each package's TypeScript source directly, so no build is needed to run them. */
 const alias = Object.fromEntries(
   pkgs.map((p) => [`@lbkit/${p}`, fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url))]),

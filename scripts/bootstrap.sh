@@ -18,7 +18,7 @@ fi
 peers=(
   "gobgpd:gobgpd" "bird:bird2" "/usr/lib/frr/bgpd:frr" "tshark:tshark" "tcpdump:tcpdump"
   "arping:arping" "serf:serf" "ip:iproute2" "curl:curl" "ping:iputils-ping"
-  "/usr/lib/python3/dist-packages/scapy:python3-scapy"
+  "/usr/lib/python3/dist-packages/scapy:python3-scapy" "keepalived:keepalived" "nft:nftables"
 )
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${LBKIT_NO_APT:-}" != 1 ]; then
   missing=()
