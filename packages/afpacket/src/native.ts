@@ -27,21 +27,29 @@ export type NativeSocketCtor = new (
 
 let cached: { Socket: NativeSocketCtor } | undefined;
 
-/** Absolute path of the compiled addon (same relative location from `src/` and `dist/`). */
+/** Root of this package (same relative location from `src/` and `dist/`). */
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** Absolute path of a locally compiled addon (`node-gyp rebuild`); preferred over a prebuilt one when present. */
 export const addonPath = fileURLToPath(new URL('../build/Release/afpacket.node', import.meta.url));
 
 /**
- * Loads the native addon. Throws a clear error when it has not been built
- * (`cd packages/afpacket && npx node-gyp rebuild`).
+ * Loads the native addon through node-gyp-build: a local build (`build/Release`) first, else the prebuilt
+ * N-API binary shipped in the package (`prebuilds/<platform>-<arch>/`). Throws a clear error when neither
+ * exists for this platform.
  */
 export function loadAddon(): { Socket: NativeSocketCtor } {
   if (cached) return cached;
-  if (!existsSync(addonPath)) {
+  const require = createRequire(import.meta.url);
+  try {
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    cached = nodeGypBuild(packageRoot) as { Socket: NativeSocketCtor };
+  } catch (e) {
+    if (existsSync(addonPath)) throw e; // a build exists but does not load: report the loader's own error
     throw new Error(
-      `@lbkit/afpacket: native addon not built (${addonPath} missing); run "cd packages/afpacket && npx node-gyp rebuild"`,
+      `@lbkit/afpacket: no native addon for ${process.platform}-${process.arch} (no prebuilt binary and ${addonPath} missing); ` +
+        `run "cd node_modules/@lbkit/afpacket && npx node-gyp rebuild" (needs python3, make and a C++ compiler): ${(e as Error).message}`,
     );
   }
-  const require = createRequire(import.meta.url);
-  cached = require(addonPath) as { Socket: NativeSocketCtor };
   return cached;
 }

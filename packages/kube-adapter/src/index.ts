@@ -29,6 +29,6 @@ export { KernelL2Announcer, eligibleInterfaces, type KernelL2Options } from './a
 export { IpamAllocator } from './adapters/ipam-allocator.js';
 export { SerfMembership, metallbMemberlistKey, type SerfOptions } from './adapters/serf-membership.js';
 export { GobgpBgpAnnouncer, type GobgpOptions } from './adapters/gobgp-bgp.js';
-export { LbkitL2Announcer, type LbkitL2Options } from './adapters/lbkit-l2.js';
-export { L2Interface, type L2InterfaceOptions, type L2InterfaceStats, type L2Transports } from './adapters/lbkit-l2-iface.js';
 export { LbkitMembership, parseHostPort, type LbkitMembershipOptions, type MembershipTimings } from './adapters/lbkit-membership.js';
+// The lbkit L2 backend (LbkitL2Announcer, L2Interface) is exported from `@lbkit/kube-adapter/l2`: it needs the
+// optional Linux-only packages @lbkit/arp, @lbkit/ndp and @lbkit/afpacket, which the rest of this package does not.

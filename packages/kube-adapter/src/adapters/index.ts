@@ -22,10 +22,26 @@ export async function createL2Announcer(o: { interfaces: string[]; log?: Logger;
   const backend = o.backend ?? 'lbkit';
   if (backend === 'kernel' && !(await onPath('arping'))) o.log?.log('warn', 'kernel L2 backend: arping not found, no gratuitous ARP will be sent');
   if (backend === 'kernel') return new KernelL2Announcer({ interfaces: o.interfaces, log: o.log ?? nullLogger, onGratuitous: o.onGratuitous });
-  const { LbkitL2Announcer } = await import('./lbkit-l2.js');
+  const { LbkitL2Announcer } = await importL2();
   const a = new LbkitL2Announcer({ interfaces: o.interfaces, log: o.log ?? nullLogger, onGratuitous: o.onGratuitous });
   await a.start();
   return a;
+}
+
+/**
+ * Loads the lbkit L2 backend, whose packages (@lbkit/arp, @lbkit/ndp, @lbkit/afpacket) are optional,
+ * Linux-only dependencies of this package; a clear error says what to install when they are missing.
+ */
+async function importL2(): Promise<typeof import('./lbkit-l2.js')> {
+  try {
+    return await import('./lbkit-l2.js');
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/Cannot find (package|module) '@lbkit\/(arp|ndp|afpacket)'/.test(msg)) {
+      throw new Error(`lbkit L2 backend unavailable: ${msg.split('\n')[0]} (install the optional packages @lbkit/arp @lbkit/ndp @lbkit/afpacket, Linux only, or use --l2-backend kernel)`);
+    }
+    throw e;
+  }
 }
 
 /** BGP backends: `lbkit` (@lbkit/bgp) or `gobgp` (Debian gobgpd driven through its CLI). */
@@ -64,6 +80,6 @@ export async function createMembership(o: { node: string; bind: string; join: st
 
 /** Which lbkit package backends are integrated in this build (`auto` picks them when true). */
 export async function availableBackends(): Promise<{ l2: boolean; bgp: boolean; membership: boolean }> {
-  const [l2, bgp, ml] = await Promise.all([import('./lbkit-l2.js'), import('./lbkit-bgp.js'), import('./lbkit-membership.js')]);
-  return { l2: l2.INTEGRATED, bgp: bgp.INTEGRATED, membership: ml.INTEGRATED };
+  const [l2, bgp, ml] = await Promise.all([importL2().catch(() => undefined), import('./lbkit-bgp.js'), import('./lbkit-membership.js')]);
+  return { l2: l2?.INTEGRATED ?? false, bgp: bgp.INTEGRATED, membership: ml.INTEGRATED };
 }
