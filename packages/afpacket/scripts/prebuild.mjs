@@ -14,7 +14,7 @@ if (process.platform !== 'linux') {
 }
 const gyp = spawnSync('npx', ['--no-install', 'node-gyp', 'rebuild'], {
   cwd: root,
-  stdio: ['ignore', 'inherit', 'inherit'],
+  stdio: ['ignore', process.stderr, 'inherit'], // stdout stays clean for `npm pack --json`
   env: { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr' },
 });
 if (gyp.status !== 0) process.exit(gyp.status ?? 1);
