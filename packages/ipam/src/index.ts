@@ -4,7 +4,7 @@
  * sharing, dual-stack). Pure, no I/O, never enumerates a pool.
  */
 export type * from './types.js';
-export { parseIP, tryParseIP, formatIP, formatAddr, canonicalIP, isBuggy, parseCidr, parseRange, parseAddressEntry, summarize, makeCidr, cidrCapacity, saturateInt64, familyBits } from './ip.js';
+export { parseIP, tryParseIP, formatIP, formatAddr, canonicalIP, isBuggy, parseCidr, parseRange, parseAddressEntry, summarize, makeCidr, cidrCapacity, saturateInt64, familyBits, addrBytes, addrFromBytes, tryParseIPBytes } from './ip.js';
 export { matchesSelector, validateSelector } from './labels.js';
 export { IpamConfigError, parsePools, poolCapacity, type ParsePoolsOptions } from './pool.js';
 export { Allocator, AllocationError, isPoolCompatible } from './allocator.js';

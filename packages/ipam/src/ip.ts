@@ -1,58 +1,18 @@
 /** IPv4/IPv6 parsing and formatting with bigint values. */
+import { isIP } from 'node:net';
+import { parseCidr as parseNetwork } from 'cidr-tools';
 import type { Cidr, IPAddr, IPFamily } from './types.js';
 
-const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-function parseV4(s: string): bigint | undefined {
-  const m = V4.exec(s);
-  if (!m) return undefined;
-  let v = 0n;
-  for (let i = 1; i <= 4; i++) {
-    const p = m[i]!;
-    if (p.length > 1 && p[0] === '0') return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    v = (v << 8n) | BigInt(n);
-  }
-  return v;
-}
-
-function parseV6(s: string): bigint | undefined {
-  if (s.length < 2 || s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
-  let tail4: bigint | undefined;
-  let body = s;
-  const lastColon = s.lastIndexOf(':');
-  if (s.includes('.')) {
-    tail4 = parseV4(s.slice(lastColon + 1));
-    if (tail4 === undefined) return undefined;
-    body = s.slice(0, lastColon + 1) + '0:0';
-  }
-  const dbl = body.split('::');
-  if (dbl.length > 2) return undefined;
-  const grp = (t: string): string[] | undefined => (t === '' ? [] : t.split(':'));
-  const head = grp(dbl[0]!);
-  const tail = dbl.length === 2 ? grp(dbl[1]!) : [];
-  if (!head || !tail) return undefined;
-  const n = head.length + tail.length;
-  if (dbl.length === 1 ? n !== 8 : n > 7) return undefined;
-  const groups = [...head, ...Array<string>(8 - n).fill('0'), ...tail];
-  let v = 0n;
-  for (const g of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-    v = (v << 16n) | BigInt(parseInt(g, 16));
-  }
-  if (tail4 !== undefined) v = (v & ~0xffffffffn) | tail4;
-  return v;
-}
-
-/** Parses an IP address; returns undefined when invalid (no zones, no leading zeros in IPv4). */
+/**
+ * Parses an IP address; returns undefined when invalid (no zones, no leading zeros in IPv4, as Go's
+ * net.ParseIP). Validation is Node's own `net.isIP`; the value comes from cidr-tools (through ip-bigint), the
+ * project's one IP library: this is the only IP text parser of lbkit (the BGP and NDP codecs convert through it).
+ */
 export function tryParseIP(text: string): IPAddr | undefined {
   const s = text.trim();
-  const v4 = parseV4(s);
-  if (v4 !== undefined) return { family: 'ipv4', value: v4 };
-  if (!s.includes(':')) return undefined;
-  const v6 = parseV6(s);
-  return v6 === undefined ? undefined : { family: 'ipv6', value: v6 };
+  const version = isIP(s);
+  if (version === 0 || s.includes('%')) return undefined;
+  return { family: version === 4 ? 'ipv4' : 'ipv6', value: parseNetwork(s).start };
 }
 
 /** Parses an IP address or throws `invalid IP address "x"`. */
@@ -198,4 +158,31 @@ export function cidrCapacity(c: Cidr, avoidBuggyIPs: boolean): bigint {
 export function saturateInt64(v: bigint): bigint {
   const max = (1n << 63n) - 1n;
   return v > max ? max : v;
+}
+
+/** Network-order bytes of an address: 4 for IPv4, 16 for IPv6. */
+export function addrBytes(ip: IPAddr): Buffer {
+  if (ip.family === 'ipv4') {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(Number(ip.value & M32), 0);
+    return b;
+  }
+  const b = Buffer.allocUnsafe(16);
+  b.writeBigUInt64BE(ip.value >> 64n, 0);
+  b.writeBigUInt64BE(ip.value & 0xffffffffffffffffn, 8);
+  return b;
+}
+
+/** The address held in 4 (IPv4) or 16 (IPv6) network-order bytes; throws for any other length. */
+export function addrFromBytes(b: Uint8Array): IPAddr {
+  const v = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (v.length === 4) return { family: 'ipv4', value: BigInt(v.readUInt32BE(0)) };
+  if (v.length === 16) return { family: 'ipv6', value: (v.readBigUInt64BE(0) << 64n) | v.readBigUInt64BE(8) };
+  throw new Error(`an IP address is 4 or 16 bytes, not ${v.length}`);
+}
+
+/** Parses address text straight to its network-order bytes; undefined when invalid (see {@link tryParseIP}). */
+export function tryParseIPBytes(text: string): Buffer | undefined {
+  const ip = tryParseIP(text);
+  return ip && addrBytes(ip);
 }

@@ -1,4 +1,5 @@
-/** Address helpers: IPv6 text <-> 16-byte buffers and MAC text <-> 6-byte buffers (no dependencies). */
+/** Address helpers: IPv6 text <-> 16-byte buffers (through @lbkit/ipam, lbkit's one IP parser) and MAC text <-> 6-byte buffers. */
+import { addrBytes, addrFromBytes, formatAddr, tryParseIP } from '@lbkit/ipam';
 
 /** Error raised for a malformed IPv6 or MAC address given by the caller. */
 export class AddressError extends Error {
@@ -9,55 +10,18 @@ export class AddressError extends Error {
   }
 }
 
-/** Parses an IPv6 address (with `::` compression, optional `%zone`, optional embedded IPv4 tail) into 16 bytes. */
+/** Parses an IPv6 address (with `::` compression, optional `%zone`, optional embedded IPv4 tail) into 16 bytes (parsed by @lbkit/ipam). */
 export function parseIPv6(text: string, field = 'ipv6'): Buffer {
   if (typeof text !== 'string') throw new AddressError(field, 'not a string');
-  const s = text.split('%')[0]!;
-  const out = Buffer.alloc(16);
-  const halves = s.split('::');
-  if (halves.length > 2) throw new AddressError(field, `more than one "::" in ${JSON.stringify(text)}`);
-  const parseGroups = (part: string): number[] => {
-    if (part === '') return [];
-    const groups: number[] = [];
-    const items = part.split(':');
-    items.forEach((g, i) => {
-      if (i === items.length - 1 && g.includes('.')) {
-        const o = g.split('.').map((x) => (/^\d{1,3}$/.test(x) ? Number(x) : NaN));
-        if (o.length !== 4 || o.some((x) => !(x >= 0 && x <= 255))) throw new AddressError(field, `bad IPv4 tail in ${JSON.stringify(text)}`);
-        groups.push((o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw new AddressError(field, `bad group ${JSON.stringify(g)} in ${JSON.stringify(text)}`);
-        groups.push(parseInt(g, 16));
-      }
-    });
-    return groups;
-  };
-  const head = parseGroups(halves[0]!);
-  const tail = halves.length === 2 ? parseGroups(halves[1]!) : [];
-  if (halves.length === 1 && head.length !== 8) throw new AddressError(field, `expected 8 groups in ${JSON.stringify(text)}`);
-  if (halves.length === 2 && head.length + tail.length > 7) throw new AddressError(field, `too many groups in ${JSON.stringify(text)}`);
-  head.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  tail.forEach((g, i) => out.writeUInt16BE(g, (8 - tail.length + i) * 2));
-  return out;
+  const ip = tryParseIP(text.split('%')[0]!);
+  if (!ip || ip.family !== 'ipv6') throw new AddressError(field, `not an IPv6 address: ${JSON.stringify(text)}`);
+  return addrBytes(ip);
 }
 
 /** Formats 16 bytes as a canonical (RFC 5952, lower case, longest zero run compressed) IPv6 string. */
 export function formatIPv6(buf: Uint8Array): string {
   if (buf.length !== 16) throw new AddressError('ipv6', `expected 16 bytes, got ${buf.length}`);
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((buf[2 * i]! << 8) | buf[2 * i + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+  return formatAddr(addrFromBytes(buf));
 }
 
 /** Normalises any IPv6 text to its canonical form (throws {@link AddressError} if invalid). */
