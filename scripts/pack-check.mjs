@@ -49,6 +49,8 @@ for (const p of packed) {
     if (missing.length) throw new Error(`missing ${missing.join(', ')}`);
     const bad = files.filter((f) => /tsbuildinfo$/.test(f) || f.startsWith('build/') || f.startsWith('test/'));
     if (bad.length) throw new Error(`should not ship ${bad.join(', ')}`);
+    if (p.name === '@lbkit/kube-adapter' && !['manifests/crds.yaml', 'manifests/rbac.yaml'].every((f) => files.includes(f)))
+      throw new Error('manifests/ (CRDs, RBAC) not packed');
     if (p.name === '@lbkit/afpacket' && !files.some((f) => /^prebuilds\/linux-x64\/node\.napi\.(glibc|musl)\.node$/.test(f)))
       throw new Error('no prebuilt binary under prebuilds/linux-x64/');
     const pj = JSON.parse(readFileSync(join(root, 'packages', p.name.replace('@lbkit/', ''), 'package.json'), 'utf8'));
