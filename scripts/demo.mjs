@@ -178,6 +178,8 @@ try {
   const bgpBackend = wanted.bgp === 'lbkit' ? (backends.bgp ? 'lbkit' : haveGobgp ? 'gobgp' : null) : haveGobgp ? 'gobgp' : null;
   const haveFrr = existsSync('/usr/lib/frr/bgpd') && existsSync('/usr/lib/frr/zebra');
   let router = null;
+  // BFD (@lbkit/bfd ↔ FRR bfdd, 100 ms × 3) with the lbkit BGP backend when FRR's bfdd is installed
+  const bfd = bgpBackend === 'lbkit' && existsSync('/usr/lib/frr/bfdd');
   if (bgpBackend && haveFrr) {
     router = addNs('router');
     connect(router, sw, '10.77.0.1/24');
@@ -188,18 +190,19 @@ try {
     const gid = Number(run('id', ['-g', 'frr']).trim());
     chownSync(fdir, uid, gid);
     writeFileSync(join(fdir, 'frr.conf'), [
-      'frr defaults traditional', 'hostname demo-rtr', 'router bgp 64512', ' bgp router-id 10.77.0.1', ' no bgp ebgp-requires-policy',
-      ' no bgp default ipv4-unicast', ' neighbor NODES peer-group', ' neighbor NODES remote-as 64513', ' neighbor NODES timers 3 9',
+      'frr defaults traditional', 'hostname demo-rtr', ...(bfd ? ['bfd', ' profile fast', '  receive-interval 100', '  transmit-interval 100', ' !', '!'] : []), 'router bgp 64512', ' bgp router-id 10.77.0.1', ' no bgp ebgp-requires-policy',
+      ' no bgp default ipv4-unicast', ' neighbor NODES peer-group', ' neighbor NODES remote-as 64513', ' neighbor NODES timers 3 9', ...(bfd ? [' neighbor NODES bfd profile fast'] : []),
       ' bgp listen range 10.77.0.0/24 peer-group NODES', ' address-family ipv4 unicast', '  neighbor NODES activate', '  maximum-paths 16',
       ' exit-address-family', 'exit', ''].join('\n'));
     const common = ['-F', 'traditional', '-A', '127.0.0.1', '--vty_socket', fdir, '-z', join(fdir, 'zserv.api'), '-f', join(fdir, 'frr.conf')];
     inNs(router, '/usr/lib/frr/zebra', ['-d', ...common, '-i', join(fdir, 'zebra.pid')]);
     await sleep(500);
     inNs(router, '/usr/lib/frr/bgpd', ['-d', ...common, '-i', join(fdir, 'bgpd.pid')]);
+    if (bfd) inNs(router, '/usr/lib/frr/bfdd', ['-d', ...common, '-i', join(fdir, 'bfdd.pid')]);
     say('router: FRR AS 64512 at 10.77.0.1 (dynamic neighbours 10.77.0.0/24, maximum-paths 16)');
   } else say(`BGP part skipped: ${!haveFrr ? 'FRR is not installed' : 'no BGP backend (@lbkit/bgp not integrated, gobgpd missing)'}`);
   const yaml = join(dir, 'demo.yaml');
-  writeFileSync(yaml, yamlText);
+  writeFileSync(yaml, bfd ? `${yamlText.replace(/(kind: BGPPeer[\s\S]*?holdTime: 9s)/, '$1\n  bfdProfile: fast')}\n---\nkind: BFDProfile\nmetadata: { name: fast, namespace: metallb-system }\nspec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 }\n` : yamlText);
   say(`topology: client 10.77.0.10, ${nodes.map((n) => `${n.name} ${n.ip}`).join(', ')} on bridge br0 (namespaces ${nsName('*')})`);
   const http = "require('http').createServer((q,s)=>{s.setHeader('connection','close');s.end(process.argv[1])}).listen(8080,'0.0.0.0')";
   const tStart = Date.now();
@@ -235,6 +238,13 @@ try {
     }, 90_000, 'ECMP route on the router', 200);
     say(`router: ECMP route to ${api} (service default/api, BGP via ${bgpBackend}), seen ${Date.now() - tStart} ms after lbkitd start:`);
     for (const l of route.trim().split('\n')) say(`   ${l.trim()}`);
+    if (bfd) {
+      const peers = await until(() => {
+        const p = quiet(() => JSON.parse(inNs(router, 'vtysh', ['--vty_socket', join(dir, 'frr'), '-c', 'show bfd peers json']))) ?? [];
+        return p.filter((x) => x.status === 'up').length === 3 ? p : undefined;
+      }, 20_000, 'BFD sessions up', 200);
+      say(`router: BFD (FRR bfdd <-> @lbkit/bfd) up with ${peers.map((p) => `${p.peer} (${p['remote-transmit-interval']} ms x ${p['remote-detect-multiplier']})`).join(', ')} (detection time 300 ms)`);
+    }
   }
   const neigh = () => /lladdr ([0-9a-f:]{17})/.exec(quiet(() => inNs(client, 'ip', ['neigh', 'show', vip, 'dev', 'eth0'])) ?? '')?.[1];
   const byMac = (mac) => nodes.find((n) => n.mac === mac)?.name ?? mac;

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "afpacket",
-      "sources": ["src/native/afpacket.cc"],
+      "sources": ["src/native/afpacket.cc", "src/native/responder.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall"]

@@ -57,6 +57,21 @@ export function jeq(k: number, jt: number, jf: number): BpfInstruction {
   return { code: BPF.JMP | BPF.JEQ | BPF.K, jt: u8(jt, 'jeq'), jf: u8(jf, 'jeq'), k: u32(k, 'jeq') };
 }
 
+/** `jgt #k, jt, jf`: jump `jt` when A > k (unsigned), else `jf`. */
+export function jgt(k: number, jt: number, jf: number): BpfInstruction {
+  return { code: BPF.JMP | BPF.JGT | BPF.K, jt: u8(jt, 'jgt'), jf: u8(jf, 'jgt'), k: u32(k, 'jgt') };
+}
+
+/** `jge #k, jt, jf`: jump `jt` when A >= k (unsigned), else `jf`. */
+export function jge(k: number, jt: number, jf: number): BpfInstruction {
+  return { code: BPF.JMP | BPF.JGE | BPF.K, jt: u8(jt, 'jge'), jf: u8(jf, 'jge'), k: u32(k, 'jge') };
+}
+
+/** `ja +k`: unconditional jump `k` instructions forward (32-bit offset, for long programs). */
+export function ja(k: number): BpfInstruction {
+  return { code: BPF.JMP | BPF.JA | BPF.K, jt: 0, jf: 0, k: u32(k, 'ja') };
+}
+
 /** `jset #k, jt, jf`: jump `jt` when A & k != 0, else `jf`. */
 export function jset(k: number, jt: number, jf: number): BpfInstruction {
   return { code: BPF.JMP | BPF.JSET | BPF.K, jt: u8(jt, 'jset'), jf: u8(jf, 'jset'), k: u32(k, 'jset') };
@@ -75,7 +90,8 @@ export function assemble(program: readonly BpfInstruction[]): Buffer {
   const buf = Buffer.alloc(program.length * 8);
   program.forEach((ins, i) => {
     if ((ins.code & 0x07) === BPF.JMP) {
-      if (i + 1 + Math.max(ins.jt, ins.jf) >= program.length) throw new RangeError(`bpf program: jump at ${i} leaves the program`);
+      const far = (ins.code & 0xf0) === BPF.JA ? ins.k : Math.max(ins.jt, ins.jf);
+      if (i + 1 + far >= program.length) throw new RangeError(`bpf program: jump at ${i} leaves the program`);
     }
     const o = i * 8;
     buf.writeUInt16LE(ins.code, o);

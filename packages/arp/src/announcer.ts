@@ -35,22 +35,42 @@ export function gratuitousReply(mac: string, ip: string): Buffer {
   return encode({ dst: BROADCAST_MAC, src: mac, op: ArpOp.REPLY, sha: mac, spa: ip, tha: mac, tpa: ip });
 }
 
-interface Schedule {
+/** A transport that can send many equal-length frames in one call (e.g. afpacket's `NativeResponder`). */
+export interface BatchTransport {
+  /** Sends `frames.length / frameLen` frames laid out back to back; resolves with frames sent. */
+  sendBatch(frames: Buffer, frameLen: number): Promise<number>;
+}
+
+function hasBatch(t: L2Transport): t is L2Transport & BatchTransport {
+  return typeof (t as Partial<BatchTransport>).sendBatch === 'function';
+}
+
+/** Addresses announced together: one timer drives the repeats of all of them. */
+interface Group {
+  ips: Set<string>;
   burst?: NodeJS.Timeout;
   refresh?: NodeJS.Timeout;
 }
 
 /**
  * Sends gratuitous ARP for announced addresses: once at once, then every `repeatIntervalMs` until
- * `repeatForMs` has elapsed, then optionally every `refreshIntervalMs`.
+ * `repeatForMs` has elapsed, then optionally every `refreshIntervalMs`. Addresses taken together
+ * ({@link announceMany}) share one timer and go out as one batch (one `sendBatch` call on a
+ * transport that has it, e.g. a native `sendmmsg`), so a hand-over of N addresses costs one timer
+ * and one batch per repeat, not N.
  */
 export class GratuitousAnnouncer extends EventEmitter<GratuitousEvents> {
-  private readonly schedules = new Map<string, Schedule>();
+  private readonly groups = new Map<string, Group>();
   private readonly o: Required<GratuitousOptions>;
+  private template: Buffer | undefined;
 
   constructor(private readonly transport: L2Transport, readonly mac: string, opts: GratuitousOptions = {}) {
     super();
     this.o = { repeatIntervalMs: 1100, repeatForMs: 5000, refreshIntervalMs: 0, withReply: false, ...opts };
+  }
+
+  private fail(err: unknown, ip: string): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)), ip);
   }
 
   /** Sends one GARP for `ip` now; never throws (errors are emitted). */
@@ -61,36 +81,87 @@ export class GratuitousAnnouncer extends EventEmitter<GratuitousEvents> {
       this.emit('sent', ip);
       return true;
     } catch (err) {
-      if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)), ip);
+      this.fail(err, ip);
       return false;
     }
   }
 
+  /** Frames for `ips` back to back (request, and the reply when `withReply`), from a template. */
+  private frames(ips: string[]): Buffer {
+    this.template ??= Buffer.concat([gratuitousRequest(this.mac, '0.0.0.0'), ...(this.o.withReply ? [gratuitousReply(this.mac, '0.0.0.0')] : [])]);
+    const t = this.template;
+    const out = Buffer.allocUnsafe(t.length * ips.length);
+    ips.forEach((ip, i) => {
+      const o = i * t.length;
+      t.copy(out, o);
+      const b = parseIPv4(ip, 'announced address');
+      for (let f = o; f < o + t.length; f += 42) {
+        b.copy(out, f + 28);
+        b.copy(out, f + 38);
+      }
+    });
+    return out;
+  }
+
+  /** Sends one round for `ips`: one batch when the transport has `sendBatch`, else frame by frame. */
+  private sendRound(ips: string[]): void {
+    if (ips.length === 0) return;
+    if (!hasBatch(this.transport)) {
+      for (const ip of ips) this.sendOnce(ip);
+      return;
+    }
+    let p: Promise<number>;
+    try {
+      p = this.transport.sendBatch(this.frames(ips), 42);
+    } catch (err) {
+      this.fail(err, ips[0]!);
+      return;
+    }
+    p.then(
+      (n) => {
+        const per = this.o.withReply ? 2 : 1;
+        for (let i = 0; i < Math.min(ips.length, Math.floor(n / per)); i++) this.emit('sent', ips[i]!);
+        if (n < ips.length * per) this.fail(new Error(`gratuitous ARP batch: ${n} of ${ips.length * per} frames sent`), ips[0]!);
+      },
+      (err) => this.fail(err, ips[0]!),
+    );
+  }
+
   /** Starts (or restarts) the announcement of `ip`: immediate frame, burst, optional refresh. */
   announce(ip: string): void {
-    parseIPv4(ip, 'announced address');
-    this.cancel(ip);
-    const sched: Schedule = {};
-    this.schedules.set(ip, sched);
-    this.sendOnce(ip);
+    this.announceMany([ip]);
+  }
+
+  /**
+   * Starts (or restarts) the announcement of every address in `ips` together: one batch now, then
+   * one batch per repeat from a single timer. Throws (before sending anything) for an invalid address.
+   */
+  announceMany(ips: Iterable<string>): void {
+    const list = [...new Set(ips)];
+    for (const ip of list) parseIPv4(ip, 'announced address');
+    if (list.length === 0) return;
+    for (const ip of list) this.cancel(ip);
+    const g: Group = { ips: new Set(list) };
+    for (const ip of list) this.groups.set(ip, g);
+    this.sendRound(list);
     const repeats = Math.floor(this.o.repeatForMs / this.o.repeatIntervalMs);
     let n = 0;
     const startRefresh = (): void => {
-      if (this.o.refreshIntervalMs > 0 && this.schedules.get(ip) === sched) {
-        sched.refresh = setInterval(() => this.sendOnce(ip), this.o.refreshIntervalMs);
-        sched.refresh.unref();
+      if (this.o.refreshIntervalMs > 0 && g.ips.size > 0) {
+        g.refresh = setInterval(() => this.sendRound([...g.ips]), this.o.refreshIntervalMs);
+        g.refresh.unref();
       }
     };
     if (repeats > 0) {
-      sched.burst = setInterval(() => {
-        this.sendOnce(ip);
+      g.burst = setInterval(() => {
+        this.sendRound([...g.ips]);
         if (++n >= repeats) {
-          clearInterval(sched.burst);
-          sched.burst = undefined;
+          clearInterval(g.burst);
+          g.burst = undefined;
           startRefresh();
         }
       }, this.o.repeatIntervalMs);
-      sched.burst.unref();
+      g.burst.unref();
     } else {
       startRefresh();
     }
@@ -98,20 +169,23 @@ export class GratuitousAnnouncer extends EventEmitter<GratuitousEvents> {
 
   /** Stops announcing `ip` (no frame is sent: ARP has no withdrawal). */
   cancel(ip: string): void {
-    const s = this.schedules.get(ip);
-    if (!s) return;
-    if (s.burst) clearInterval(s.burst);
-    if (s.refresh) clearInterval(s.refresh);
-    this.schedules.delete(ip);
+    const g = this.groups.get(ip);
+    if (!g) return;
+    this.groups.delete(ip);
+    g.ips.delete(ip);
+    if (g.ips.size === 0) {
+      if (g.burst) clearInterval(g.burst);
+      if (g.refresh) clearInterval(g.refresh);
+    }
   }
 
   /** Addresses being announced. */
   addresses(): string[] {
-    return [...this.schedules.keys()];
+    return [...this.groups.keys()];
   }
 
   /** Cancels everything. */
   stop(): void {
-    for (const ip of [...this.schedules.keys()]) this.cancel(ip);
+    for (const ip of [...this.groups.keys()]) this.cancel(ip);
   }
 }

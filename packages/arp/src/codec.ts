@@ -39,6 +39,27 @@ export function encodingLength(_frame?: ArpFrame): number {
 
 /** Parses a dotted-quad IPv4 address into 4 bytes; throws naming `field`. */
 export function parseIPv4(ip: string, field = 'address'): Buffer {
+  // fast path: four decimal octets without leading junk (the common case, no allocation but the result)
+  if (typeof ip === 'string' && ip.length >= 7 && ip.length <= 15) {
+    const out = Buffer.allocUnsafe(4);
+    let part = 0;
+    let val = 0;
+    let digits = 0;
+    let ok = true;
+    for (let i = 0; i <= ip.length && ok; i++) {
+      const c = i < ip.length ? ip.charCodeAt(i) : 46;
+      if (c === 46) {
+        if (digits === 0 || val > 255 || part > 3) ok = false;
+        else out[part++] = val;
+        val = 0;
+        digits = 0;
+      } else if (c >= 48 && c <= 57 && digits < 3) {
+        val = val * 10 + (c - 48);
+        digits++;
+      } else ok = false;
+    }
+    if (ok && part === 4) return out;
+  }
   const parts = typeof ip === 'string' ? ip.split('.') : [];
   if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
     throw new TypeError(`ARP ${field}: invalid IPv4 address "${String(ip)}"`);

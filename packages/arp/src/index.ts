@@ -6,8 +6,8 @@
 export { ArpOp, ArpDecodeError, decode, encode, encodingLength, parseIPv4 } from './codec.js';
 export type { ArpFrame } from './codec.js';
 export { ArpResponder } from './responder.js';
-export type { ArpResponderEvents, ArpResponderStats } from './responder.js';
+export type { ArpResponderEvents, ArpResponderStats, ResponderTable } from './responder.js';
 export { GratuitousAnnouncer, gratuitousReply, gratuitousRequest } from './announcer.js';
-export type { GratuitousEvents, GratuitousOptions } from './announcer.js';
+export type { BatchTransport, GratuitousEvents, GratuitousOptions } from './announcer.js';
 export { ArpSpeaker } from './speaker.js';
 export type { ArpSpeakerEvents, ArpSpeakerOptions } from './speaker.js';

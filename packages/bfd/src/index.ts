@@ -1,2 +1,13 @@
-/** @packageDocumentation BFD (RFC 5880/5881/5883) for lbkit. */
-export const BFD_VERSION = 1;
+/**
+ * @packageDocumentation BFD (RFC 5880/5881/5883) for lbkit: a pure control-packet codec with
+ * authentication, the session state machine without I/O, and a UDP manager running many sessions
+ * over a few sockets.
+ */
+export * as codec from './codec/index.js';
+export { State, Diag, AuthType, STATE_NAMES, DIAG_NAMES, PORT_SINGLE_HOP, PORT_MULTIHOP, PORT_ECHO, BFD_VERSION } from './codec/constants.js';
+export { encode, decode, encodingLength, BfdDecodeError, type ControlPacket, type AuthSection } from './codec/control.js';
+export { encodeSigned, verifyAuth, sequenceOk, type AuthKey } from './codec/auth.js';
+export { BfdFsm, type FsmOptions, type Transition, type ReceiveResult } from './fsm.js';
+export { BfdSession, sessionKey, type SessionConfig, type SessionStatus, type SessionStats } from './session.js';
+export { BfdManager, type ManagerOptions, type ManagerEvents, type ManagerStats, type StateEvent } from './manager.js';
+export { attachTtlFilter, ttlProgram, socketFd } from './ttl-filter.js';

@@ -138,7 +138,7 @@ each round only enables its BGP protocol. It delivers the bulk quickly, but the 
 about 2 s later in every round; the cause inside BIRD's export path was not investigated. The 99 % column
 is therefore the fairer comparison of raw throughput.
 `;
-    if (out) appendFileSync(out, md);
+    if (out) writeFileSync(out, md); // one section: a re-run replaces it
     process.stdout.write(md);
   } finally {
     await lab.topo.destroy();

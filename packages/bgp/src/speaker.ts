@@ -5,21 +5,13 @@
  */
 import net from 'node:net';
 import { EventEmitter } from 'eventemitter3';
-import type { BackoffOptions } from './session/backoff.js';
+import { DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './session/backoff.js';
 import { Connection, type ConnectionHooks } from './session/connection.js';
 import type { BgpState, FsmConfig, NotificationInfo } from './session/fsm.js';
 import type { OpenInfo } from './session/open-check.js';
 import { dial, Listener, setTtl, socketFd } from './session/transport.js';
-import {
-  checkAttributes,
-  encodeAnnounce,
-  encodeEndOfRib,
-  encodeWithdraw,
-  isV4Prefix,
-  normalizePrefix,
-  type ReceivedUpdate,
-  type RouteAttributes,
-} from './session/update.js';
+import { AdjRibOut } from './session/adj-rib-out.js';
+import { checkAttributes, normalizePrefix, type EncodeContext, type ReceivedUpdate, type RouteAttributes } from './session/update.js';
 import { hasShutdownText, parseShutdownData } from './codec/notification.js';
 import { encodeNotification, ipv4ToNumber, MSG, numberToIpv4, shutdownData } from './session/wire.js';
 
@@ -51,7 +43,7 @@ export interface PeerOptions {
   keepalive?: number;
   /** Connect timeout in seconds (default 5). */
   connectRetry?: number;
-  /** Reconnect backoff after errors (default 1 s doubling to 120 s, ±10 % jitter). */
+  /** Reconnect backoff after errors (default 1 s doubling to 30 s, ±10 % jitter; reset once Established). */
   backoff?: BackoffOptions;
   /** Local address to bind outgoing connections to. */
   sourceAddress?: string;
@@ -71,6 +63,15 @@ export interface PeerOptions {
   families?: Family[];
   /** Advertise the graceful-restart capability (helper / End-of-RIB only). */
   gracefulRestart?: boolean | { restartTime: number };
+  /**
+   * Advertise the 4-octet AS capability (RFC 6793). `false` makes this session a 2-octet one
+   * whatever the peer says (AS_TRANS + AS4_PATH for a 4-octet local AS), like BIRD's `enable as4 off`:
+   * needed for FRR with `dont-capability-negotiate`, which ignores AS4_PATH from a peer that
+   * advertised the capability. Default (unset): advertise it, but with a 4-octet local AS, when a
+   * peer whose OPEN lacked it answers 2/2 (Bad Peer AS, e.g. BIRD with `enable as4 off`), retry
+   * without it from then on.
+   */
+  fourOctetAs?: boolean;
   /** IPv6 next hop for IPv6 routes on an IPv4 session (default: the session's address when IPv6). */
   nextHop6?: string;
 }
@@ -124,17 +125,24 @@ export interface SpeakerEvents {
   error: (err: Error, peer?: string) => void;
 }
 
-/** A route in the speaker's Adj-RIB-Out: its attributes and the peers it is restricted to. */
+/**
+ * An attribute set of the speaker's routes: its attributes and the peers it is restricted to. One
+ * object is shared by every prefix announced with equal attributes and peers (interned), so a
+ * million routes cost one map entry each, and prefixes of one set share UPDATEs.
+ */
 export interface Route {
-  /** Path attributes announced with the prefix. */
+  /** Path attributes announced with the prefixes. */
   attrs: RouteAttributes;
-  /** Normalised prefix. */
+  /** Identity of the set: attributes and peers, as text. */
   key: string;
-  /** family + attributes: prefixes with equal group keys share UPDATEs */
-  groupKey: string;
-  /** Peers the prefix is restricted to; undefined means every peer. */
+  /** Peers the prefixes are restricted to; undefined means every peer. */
   peers: Set<string> | undefined;
+  /** Prefixes using this set. */
+  refs: number;
 }
+
+/** Bytes of UPDATEs queued in a session's socket before the Adj-RIB-Out pump waits for 'drain'. */
+const SEND_BUFFER = 256 * 1024;
 
 function unmap(a: string | undefined): string | undefined {
   return a?.startsWith('::ffff:') && net.isIPv4(a.slice(7)) ? a.slice(7) : a;
@@ -161,12 +169,13 @@ class Peer implements ConnectionHooks {
     uptimeMs: 0,
   };
   establishedAt = 0;
-  /** prefix → attribute key as last advertised. */
-  sent = new Map<string, string>();
-  dirty = new Set<string>();
+  /** The last OPEN from the peer carried capability 65 (undefined before any OPEN). */
+  private peerHadAs4: boolean | undefined;
+  /** Learned: this peer rejects our 4-octet AS capability (see {@link PeerOptions.fourOctetAs}). */
+  private as4Fallback = false;
+  /** Adj-RIB-Out: what was sent, what changed, and the back-pressured send pump. */
+  readonly out: AdjRibOut<Route>;
   received = new Set<string>();
-  eorSent = false;
-  flushScheduled = false;
   readonly families: string[];
   readonly fsmConfig: FsmConfig;
 
@@ -189,11 +198,38 @@ class Peer implements ConnectionHooks {
       holdTime: hold,
       connectRetry: opts.connectRetry ?? 5,
       passive: opts.passive ?? false,
-      backoff: opts.backoff ?? { initialMs: 1000, maxMs: 120_000, jitter: 0.2 },
+      backoff: opts.backoff ?? { initialMs: 1000, maxMs: DEFAULT_BACKOFF_MAX_MS, jitter: 0.2 },
     };
     if (opts.keepalive !== undefined) cfg.keepalive = opts.keepalive;
     this.fsmConfig = cfg;
     this.main = new Connection({ ...cfg }, this);
+    this.out = new AdjRibOut<Route>({
+      routeFor: (p) => sp.routeFor(p, this.address),
+      allRoutes: () => sp.routeEntries(),
+      applies: (r) => !r.peers || r.peers.has(this.address),
+      context: () => this.sendContext(),
+      // Pace on our own bound (not write()'s 16 KB): fewer wake-ups, at most ~SEND_BUFFER queued in Node.
+      write: (b) => {
+        const c = this.up;
+        if (!c) return true;
+        c.write(b, MSG.UPDATE);
+        return (c.socket?.writableLength ?? 0) < SEND_BUFFER;
+      },
+      onDrain: (cb) => {
+        const s = this.up?.socket;
+        if (!s || s.destroyed) return void setImmediate(cb);
+        const done = () => {
+          s.off('drain', done);
+          s.off('close', done);
+          cb();
+        };
+        s.on('drain', done);
+        s.on('close', done);
+      },
+      onError: (e) => {
+        this.sp.emit('error', e, this.address);
+      },
+    });
   }
 
   get ibgp(): boolean {
@@ -211,7 +247,7 @@ class Peer implements ConnectionHooks {
       asn: this.opts.asn,
       state: c.state,
       holdTime: c.fsm.negotiatedHold,
-      stats: { ...this.stats, uptimeMs: this.establishedAt ? Date.now() - this.establishedAt : 0 },
+      stats: { ...this.stats, prefixesSent: this.out.sent.size, uptimeMs: this.establishedAt ? Date.now() - this.establishedAt : 0 },
     };
     if (c.fsm.peerOpen) s.peerRouterId = numberToIpv4(c.fsm.peerOpen.bgpId);
     const la = unmap(c.socket?.localAddress);
@@ -232,14 +268,15 @@ class Peer implements ConnectionHooks {
     });
   }
 
-  openParams(): { asn: number; bgpId: number; families: string[]; gracefulRestart?: { restartTime: number } } {
+  openParams(): { asn: number; bgpId: number; families: string[]; gracefulRestart?: { restartTime: number }; as4?: boolean } {
     const gr = this.opts.gracefulRestart;
-    const p: { asn: number; bgpId: number; families: string[]; gracefulRestart?: { restartTime: number } } = {
+    const p: { asn: number; bgpId: number; families: string[]; gracefulRestart?: { restartTime: number }; as4?: boolean } = {
       asn: this.sp.asn,
       bgpId: this.fsmConfig.localId,
       families: this.families,
     };
     if (gr) p.gracefulRestart = typeof gr === 'object' ? gr : { restartTime: 120 };
+    if (this.opts.fourOctetAs === false || this.as4Fallback) p.as4 = false;
     return p;
   }
 
@@ -260,6 +297,7 @@ class Peer implements ConnectionHooks {
 
   /** §6.8 collision detection, run when an OPEN arrives on either connection. */
   onOpen(c: Connection, open: OpenInfo): boolean {
+    this.peerHadAs4 = open.capabilities.includes(65);
     if (c === this.main) {
       const o = this.other;
       if (!o) return true;
@@ -301,12 +339,10 @@ class Peer implements ConnectionHooks {
     void open;
     this.establishedAt = Date.now();
     this.stats.establishedCount++;
-    this.sent.clear();
     this.received.clear();
-    this.eorSent = false;
-    this.dirty = new Set(this.sp.routeKeys());
+    this.out.reset();
     this.sp.emit('established', this.address, this.status());
-    this.flush();
+    this.out.startSync();
   }
 
   onDown(c: Connection, reason: string, _sent?: NotificationInfo, received?: NotificationInfo & { text?: string }): void {
@@ -327,8 +363,13 @@ class Peer implements ConnectionHooks {
       return;
     }
     this.establishedAt = 0;
-    this.sent.clear();
+    this.out.reset();
     this.stats.prefixesSent = 0;
+    if (received?.code === 2 && received.subcode === 2 && this.peerHadAs4 === false && this.sp.asn > 0xffff && this.opts.fourOctetAs === undefined && !this.as4Fallback) {
+      // RFC 6793 fallback: a 2-octet-only router that reads our capability 65 anyway (BIRD `enable as4 off`)
+      this.as4Fallback = true;
+      reason = `${reason}; retrying without the 4-octet AS capability (peer has none)`;
+    }
     this.stats.prefixesReceived = 0;
     this.received.clear();
     this.sp.emit('down', this.address, reason);
@@ -346,10 +387,8 @@ class Peer implements ConnectionHooks {
 
   onRouteRefresh(): void {
     // RFC 2918: re-send the Adj-RIB-Out
-    this.sent.clear();
     this.stats.prefixesSent = 0;
-    this.dirty = new Set(this.sp.routeKeys());
-    this.flush();
+    this.out.startSync();
   }
 
   onNotificationSent(_c: Connection, n: NotificationInfo): void {
@@ -371,67 +410,33 @@ class Peer implements ConnectionHooks {
     this.sp.emit('error', err, this.address);
   }
 
+  ownAddresses(): string[] {
+    const own: string[] = [];
+    if (this.opts.sourceAddress) own.push(this.opts.sourceAddress);
+    if (this.opts.nextHop6) own.push(this.opts.nextHop6);
+    return own;
+  }
+
   // ---- Adj-RIB-Out
   schedule(prefix: string): void {
     if (!this.up) return;
-    this.dirty.add(prefix);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.flush();
-      });
-    }
+    this.out.mark(prefix);
   }
 
-  /** Sends every dirty prefix, grouped by attributes, then End-of-RIB after the first sync. */
-  flush(): void {
+  /** Encoding facts of the Established session (undefined when down). */
+  private sendContext(): { ctx: EncodeContext; families: string[] } | undefined {
     const c = this.up;
-    if (!c) return;
+    if (!c) return undefined;
     const local = unmap(c.socket?.localAddress);
-    const ctx = {
+    const ctx: EncodeContext = {
       localAsn: this.sp.asn,
       ibgp: this.ibgp,
-      as4: c.fsm.peerOpen?.capabilities.includes(65) ?? false,
+      as4: c.as4,
       nextHop4: local && net.isIPv4(local) ? local : undefined,
       nextHop6: this.opts.nextHop6 ?? (local && net.isIPv6(local) ? local : undefined),
     };
     const peerFamilies = c.fsm.peerOpen?.families.length ? c.fsm.peerOpen.families : ['1/1'];
-    const active = this.families.filter((f) => peerFamilies.includes(f));
-    const groups = new Map<string, { prefixes: string[]; attrs: RouteAttributes }>();
-    const withdraw4: string[] = [];
-    const withdraw6: string[] = [];
-    const v4ok = active.includes('1/1');
-    const v6ok = active.includes('2/1');
-    for (const p of this.dirty) {
-      const v4 = !p.includes(':');
-      const r = this.sp.routeFor(p, this.address);
-      if (!r || !(v4 ? v4ok : v6ok)) {
-        if (this.sent.delete(p)) (v4 ? withdraw4 : withdraw6).push(p);
-        continue;
-      }
-      if (this.sent.get(p) === r.key) continue;
-      let g = groups.get(r.groupKey);
-      if (!g) groups.set(r.groupKey, (g = { prefixes: [], attrs: r.attrs }));
-      g.prefixes.push(p);
-      this.sent.set(p, r.key);
-    }
-    this.dirty.clear();
-    const out: Buffer[] = [...encodeWithdraw(withdraw4), ...encodeWithdraw(withdraw6)];
-    for (const g of groups.values()) {
-      try {
-        out.push(...encodeAnnounce(g.prefixes, g.attrs, ctx));
-      } catch (e) {
-        for (const p of g.prefixes) this.sent.delete(p);
-        this.sp.emit('error', e as Error, this.address);
-      }
-    }
-    if (!this.eorSent) {
-      this.eorSent = true;
-      for (const f of active) out.push(encodeEndOfRib(f));
-    }
-    for (const b of out) c.write(b, MSG.UPDATE);
-    this.stats.prefixesSent = this.sent.size;
+    return { ctx, families: this.families.filter((f) => peerFamilies.includes(f)) };
   }
 
   start(): void {
@@ -514,6 +519,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   readonly routerId: string;
   private readonly peers = new Map<string, Peer>();
   private readonly routes = new Map<string, Route>();
+  /** Interned attribute sets by {@link Route.key}. */
+  private readonly attrSets = new Map<string, Route>();
   private listener: Listener | undefined;
   private started = false;
 
@@ -600,6 +607,18 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     if (p.opts.password) this.listenerKey(addr, '');
   }
 
+  /**
+   * Drops a peer's session at once because its forwarding path failed (BFD down): sends
+   * NOTIFICATION Cease 6/10 (RFC 9384 "BFD Down") if it still can, closes the connection and lets
+   * the peer reconnect with its usual backoff. Returns false when no session was up.
+   */
+  resetPeer(address: string, notification: NotificationInfo = { code: 6, subcode: 10 }): boolean {
+    const c = this.peers.get(normAddr(address))?.up;
+    if (!c) return false;
+    c.dispatch({ type: 'DecodeError', notification, message: 'BFD down' });
+    return true;
+  }
+
   /** Status of one peer or all peers. */
   peerStatus(address: string): PeerStatus | undefined {
     return this.peers.get(normAddr(address))?.status();
@@ -616,18 +635,33 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
    */
   announce(prefix: string, attrs: RouteAttributes = {}, o: { peers?: string[] } = {}): void {
     const p = normalizePrefix(prefix);
-    checkAttributes(attrs);
-    const key = JSON.stringify(attrs);
-    const r: Route = { attrs: { ...attrs }, key, groupKey: `${isV4Prefix(p) ? '1/1' : '2/1'}|${key}`, peers: undefined };
-    if (o.peers) r.peers = new Set(o.peers.map(normAddr));
+    const peers = o.peers ? [...new Set(o.peers.map(normAddr))].sort() : undefined;
+    const key = `${JSON.stringify(attrs)}|${peers ? peers.join(',') : '*'}`;
+    let r = this.attrSets.get(key);
+    if (!r) {
+      checkAttributes(attrs);
+      r = { attrs: structuredClone(attrs), key, peers: peers ? new Set(peers) : undefined, refs: 0 };
+      this.attrSets.set(key, r);
+    }
+    const old = this.routes.get(p);
+    if (old === r) return;
+    r.refs++;
     this.routes.set(p, r);
+    if (old) this.release(old);
     for (const peer of this.peers.values()) peer.schedule(p);
+  }
+
+  private release(r: Route): void {
+    if (--r.refs === 0) this.attrSets.delete(r.key);
   }
 
   /** Withdraws a prefix from every peer it was sent to. */
   withdraw(prefix: string): void {
     const p = normalizePrefix(prefix);
-    if (!this.routes.delete(p)) return;
+    const old = this.routes.get(p);
+    if (!old) return;
+    this.routes.delete(p);
+    this.release(old);
     for (const peer of this.peers.values()) peer.schedule(p);
   }
 
@@ -636,9 +670,9 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     return [...this.routes.keys()];
   }
 
-  /** @internal */
-  routeKeys(): Iterable<string> {
-    return this.routes.keys();
+  /** @internal a live iterator over every prefix and its attribute set. */
+  routeEntries(): Iterator<[string, Route]> {
+    return this.routes.entries();
   }
 
   /** @internal the route for `prefix` as seen by `peer`, if it applies. */

@@ -37,7 +37,9 @@ describe('BgpFsm transitions (RFC 4271 §8.2.2)', () => {
     { name: 'BGP id 0 → 2/3', events: [{ type: 'ManualStart' }, { type: 'TcpConnectionConfirmed' }, { type: 'BGPOpen', open: open({ bgpId: 0 }) }], state: 'Idle', sent: [{ kind: 'notification', notification: { code: 2, subcode: 3 } }] },
     { name: 'hold time 2 → 2/6', events: [{ type: 'ManualStart' }, { type: 'TcpConnectionConfirmed' }, { type: 'BGPOpen', open: open({ holdTime: 2 }) }], state: 'Idle', sent: [{ kind: 'notification', notification: { code: 2, subcode: 6 } }] },
     { name: '4-octet AS via capability, AS_TRANS in header', events: [{ type: 'ManualStart' }, { type: 'TcpConnectionConfirmed' }, { type: 'BGPOpen', open: open({ myAsn: 23456, asn4: 4200000000 }) }], cfg: { peerAsn: 4200000000 }, state: 'OpenConfirm' },
-    { name: '4-octet local AS and a peer without capability 65 → 2/7', events: [{ type: 'ManualStart' }, { type: 'TcpConnectionConfirmed' }, { type: 'BGPOpen', open: { ...open(), asn4: undefined, capabilities: [1] } as OpenInfo }], cfg: { localAsn: 4200000000 }, state: 'Idle', sent: [{ kind: 'notification', notification: { code: 2, subcode: 7, data: Uint8Array.of(65, 4, 0, 0, 0, 0) } }] },
+    // RFC 6793 §4.2: a 2-octet (OLD) peer is accepted; our OPEN carries AS_TRANS and UPDATEs an AS4_PATH
+    { name: '4-octet local AS and a peer without capability 65 → accepted (AS_TRANS)', events: [{ type: 'ManualStart' }, { type: 'TcpConnectionConfirmed' }, { type: 'BGPOpen', open: { ...open(), asn4: undefined, capabilities: [1] } as OpenInfo }], cfg: { localAsn: 4200000000 }, state: 'OpenConfirm', sent: [{ kind: 'keepalive' }] },
+    { name: 'a peer without capability 65 announcing AS_TRANS as its AS → 2/2', events: [{ type: 'ManualStart' }, { type: 'TcpConnectionConfirmed' }, { type: 'BGPOpen', open: { ...open(), myAsn: 23456, asn4: undefined, capabilities: [1] } as OpenInfo }], cfg: { peerAsn: 4200000000 }, state: 'Idle', sent: [{ kind: 'notification', notification: { code: 2, subcode: 2 } }] },
     { name: 'hold 0 negotiates no keepalives', events: [{ type: 'ManualStart' }, { type: 'TcpConnectionConfirmed' }, { type: 'BGPOpen', open: open({ holdTime: 0 }) }], state: 'OpenConfirm', has: [{ type: 'stopTimer', timer: 'hold' } as FsmAction] },
     { name: 'UPDATE in OpenConfirm → FSM error 5/2', events: [...toOpenConfirm, { type: 'UpdateMsg' }], state: 'Idle', sent: [{ kind: 'notification', notification: { code: 5, subcode: 2 } }] },
     { name: 'OPEN in Established → 5/3', events: [...toEstablished, { type: 'BGPOpen', open: open() }], state: 'Idle', sent: [{ kind: 'notification', notification: { code: 5, subcode: 3 } }] },
@@ -81,6 +83,14 @@ describe('BgpFsm transitions (RFC 4271 §8.2.2)', () => {
     expect(a).toContainEqual({ type: 'startTimer', timer: 'idleHold', ms: 1000 });
   });
 
+  it('default backoff: 1 s doubling, capped at 30 s with the jitter below the cap', () => {
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => backoffDelay(n, {}, () => 0.5))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+    for (let i = 0; i < 200; i++) {
+      const d = backoffDelay(100);
+      expect(d).toBeGreaterThanOrEqual(27_000);
+      expect(d).toBeLessThanOrEqual(30_000);
+    }
+  });
   it('backoff jitter stays within ±jitter/2 and the cap', () => {
     expect(backoffDelay(1, { initialMs: 1000, jitter: 0.2 }, () => 0)).toBe(900);
     expect(backoffDelay(1, { initialMs: 1000, jitter: 0.2 }, () => 0.999999)).toBe(1100);

@@ -108,7 +108,9 @@ describe('session against a raw peer', () => {
     { name: 'length 18 → 1/2 with the length', bytes: () => Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 18, 4])]), expect: [1, 2, 0, 18] },
     { name: 'KEEPALIVE of length 20 → 1/2', bytes: () => Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 20, 4, 0])]), expect: [1, 2, 0, 20] },
     { name: 'type 9 → 1/3 with the type', bytes: () => hdr(9, Buffer.alloc(0)), expect: [1, 3, 9] },
-    { name: 'UPDATE attribute length overrun → 3/1', bytes: () => hdr(2, Buffer.from([0, 0, 0, 4, 0x40, 1, 9, 0])), expect: [3, 1] },
+    { name: 'UPDATE total attribute length overruns the message → 3/1', bytes: () => hdr(2, Buffer.from([0, 0, 0, 9, 0x40, 1, 1, 0])), expect: [3, 1] },
+    // MP_REACH_NLRI whose own length runs past the attribute list: its NLRI cannot be located (RFC 7606 §3)
+    { name: 'UPDATE MP_REACH length overrun → 3/5 with the attribute', bytes: () => hdr(2, Buffer.from([0, 0, 0, 6, 0x80, 14, 9, 0, 2, 1])), expect: [3, 5, 0x80, 14, 9, 0, 2, 1] },
     { name: 'UPDATE bad NLRI prefix length → 3/10', bytes: () => hdr(2, Buffer.from([0, 0, 0, 0, 33, 10, 0, 0, 1, 1])), expect: [3, 10] },
     { name: 'OPEN in Established → 5/3', bytes: () => rawOpen(3), expect: [5, 3] },
   ];
@@ -135,6 +137,92 @@ describe('session against a raw peer', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(sp.peerStatus('127.0.0.3')!.state).toBe('Established');
     expect(notif(raw)).toEqual([]);
+  });
+});
+
+describe('received UPDATE checks against a raw peer (eBGP, bytes by hand)', () => {
+  // ORIGIN IGP, AS_PATH [64513] (4-octet), then the given NEXT_HOP and extra attributes; NLRI 10.1.2.0/24
+  const upd = (nh: number[], extra: number[] = []) => {
+    const attrs = Buffer.from([0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfc, 0x01, 0x40, 3, 4, ...nh, ...extra]);
+    return hdr(2, Buffer.concat([Buffer.from([0, 0, 0, attrs.length]), attrs, Buffer.from([24, 10, 1, 2])]));
+  };
+  it('a route whose NEXT_HOP is our own address is ignored, no NOTIFICATION (RFC 4271 §6.3)', async () => {
+    const { sp, raw, updates } = await rawPeer(30);
+    raw.sock.write(upd([127, 0, 0, 3]));
+    await until(() => updates.length === 1);
+    expect(updates[0]!.announced.map((r) => r.prefix)).toEqual(['10.1.2.0/24']);
+    expect(sp.peerStatus('127.0.0.3')!.stats.prefixesReceived).toBe(1);
+    raw.sock.write(upd([127, 0, 0, 1])); // the speaker's end of the TCP session
+    await until(() => updates.length === 2);
+    expect(updates[1]!.announced).toEqual([]);
+    expect(updates[1]!.ignored).toEqual([{ prefix: '10.1.2.0/24', reason: expect.stringMatching(/127\.0\.0\.1 is our own address/) }]);
+    expect(sp.peerStatus('127.0.0.3')!.stats.prefixesReceived).toBe(0); // it replaced the earlier path
+    expect(sp.peerStatus('127.0.0.3')!.state).toBe('Established');
+    expect(notif(raw)).toEqual([]);
+  });
+  it('a malformed LOCAL_PREF from an eBGP peer is discarded, the route kept (RFC 7606 §7.5)', async () => {
+    const { sp, raw, updates } = await rawPeer(30);
+    raw.sock.write(upd([127, 0, 0, 3], [0x40, 5, 2, 0, 0])); // LOCAL_PREF of length 2
+    await until(() => updates.length === 1);
+    expect(updates[0]!.treatAsWithdraw).toBeUndefined();
+    expect(updates[0]!.announced).toMatchObject([{ prefix: '10.1.2.0/24', nextHop: '127.0.0.3', asPath: [64513] }]);
+    expect(updates[0]!.announced[0]!.localPref).toBeUndefined();
+    expect(sp.peerStatus('127.0.0.3')!.state).toBe('Established');
+  });
+  it('an attribute running past the list and 1–3 stray bytes: treat-as-withdraw, the session stays up (RFC 7606 §4)', async () => {
+    const { sp, raw, updates } = await rawPeer(30);
+    raw.sock.write(upd([127, 0, 0, 3], [0xc0, 8, 8, 0xfc, 0, 0, 100])); // COMMUNITIES: 8 declared, 4 present
+    raw.sock.write(upd([127, 0, 0, 3], [0x40, 0x07])); // 2 stray bytes
+    await until(() => updates.length === 2);
+    for (const u of updates) {
+      expect(u.treatAsWithdraw).toBeTruthy();
+      expect(u.withdrawn).toEqual(['10.1.2.0/24']);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sp.peerStatus('127.0.0.3')!.state).toBe('Established');
+    expect(notif(raw)).toEqual([]);
+  });
+});
+
+describe('RFC 6793: 4-octet local AS, 2-octet router', () => {
+  it('accepts a peer without capability 65; after its 2/2 to our capability, retries without it', async () => {
+    // A hand-written router in AS 64512 with no capability 65 that (like BIRD `enable as4 off`)
+    // answers an OPEN carrying capability 65 with 2/2, and accepts one without it.
+    const opens: Buffer[] = [];
+    const srv = net.createServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.write(hdr(1, Buffer.from([4, 0xfc, 0x00, 0, 30, 10, 255, 0, 9, 8, 2, 6, 1, 4, 0, 1, 0, 1])));
+      let buf = Buffer.alloc(0);
+      sock.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 19 && buf.length >= buf.readUInt16BE(16)) {
+          const l = buf.readUInt16BE(16);
+          if (buf[18] === 1) {
+            const body = buf.subarray(19, l);
+            opens.push(body);
+            if (body.includes(Buffer.from([65, 4]))) sock.end(hdr(3, Buffer.from([2, 2])));
+            else sock.write(KA);
+          }
+          buf = buf.subarray(l);
+        }
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const sp = new BgpSpeaker({ asn: 4200000001, routerId: '10.255.0.2' });
+    sp.addPeer({ address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, asn: 64512, holdTime: 30, backoff: { initialMs: 50, maxMs: 100 } });
+    const downs: string[] = [];
+    sp.on('down', (_p, r) => downs.push(r));
+    cleanups.push(async () => {
+      await sp.stop();
+      srv.close();
+    });
+    await sp.start();
+    await until(() => sp.peerStatus('127.0.0.1')!.state === 'Established');
+    expect(opens.length).toBe(2);
+    expect(opens[0]!.readUInt16BE(1)).toBe(23456); // AS_TRANS in My AS both times
+    expect(opens[1]!.readUInt16BE(1)).toBe(23456);
+    expect(opens[1]!.includes(Buffer.from([65, 4]))).toBe(false);
+    expect(downs).toEqual([expect.stringMatching(/2\/2.*retrying without the 4-octet AS capability/)]);
   });
 });
 

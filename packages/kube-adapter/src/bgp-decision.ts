@@ -1,5 +1,6 @@
 /** BGP announcement decision (`speaker/bgp_controller.go` ShouldAnnounce) and advertisement building. */
-import { poolForIP, type BgpAdConfig, type Config, type PeerConfig } from './config.js';
+import { poolForIP, type BgpAdConfig, type Config, type PeerConfig, type PoolConfig } from './config.js';
+import { adsHaveCompatibleLocalPref } from './config/localpref.js';
 import { excludedFromLB, hasServingEndpoint, networkUnavailable, nodesWithServingEndpoints } from './endpoints.js';
 import { bits, formatCidr, maskOf, parseIP } from './ip.js';
 import { matchAny } from './labels.js';
@@ -32,15 +33,15 @@ export interface BgpRoute {
 /** Outcome of the decision. */
 export type BgpDecision = { announce: true; routes: BgpRoute[] } | { announce: false; reason: string };
 
-function conflicting(ads: BgpAdConfig[]): boolean {
+/**
+ * MetalLB's `checkBGPAdvConflicts`: the advertisements matching one service on this node must
+ * have compatible LOCAL_PREFs under the same rule as config validation (same value, different
+ * aggregation lengths, or disjoint peers; both already selected this node).
+ */
+function conflicting(ads: BgpAdConfig[], pool: PoolConfig): boolean {
+  const families = new Set(pool.cidrs.map((c) => c.family));
   for (let i = 0; i < ads.length; i++)
-    for (let j = i + 1; j < ads.length; j++) {
-      const a = ads[i]!;
-      const b = ads[j]!;
-      if ((a.localPref ?? 0) === (b.localPref ?? 0)) continue;
-      const overlap = a.peers.length === 0 || b.peers.length === 0 || a.peers.some((p) => b.peers.includes(p));
-      if (overlap) return true;
-    }
+    for (let j = i + 1; j < ads.length; j++) if (!adsHaveCompatibleLocalPref(ads[i]!, ads[j]!, families, true)) return true;
   return false;
 }
 
@@ -61,7 +62,7 @@ export function shouldAnnounceBgp(inp: BgpDecisionInput): BgpDecision {
   if (onNode.length === 0) return { announce: false, reason: 'notOwner' };
   const ads = onNode.filter((a) => matchAny(a.serviceSelectors, svc.metadata?.labels));
   if (ads.length === 0) return { announce: false, reason: 'noMatchingAdvertisement' };
-  if (conflicting(ads)) return { announce: false, reason: 'conflictingAdvertisements' };
+  if (conflicting(ads, pool)) return { announce: false, reason: 'conflictingAdvertisements' };
   if (networkUnavailable(node)) return { announce: false, reason: 'nodeNetworkUnavailable' };
   if (!inp.ignoreExcludeLB && excludedFromLB(node)) return { announce: false, reason: 'nodeLabeledExcludeBalancers' };
   if (svc.spec?.externalTrafficPolicy === 'Local') {

@@ -4,10 +4,13 @@
  * (kind, namespace/name) and the field path.
  */
 import { ConfigError, ConfigErrors } from './errors.js';
-import { cidrOverlaps, formatCidr, parseIP, parsePoolEntry, type Cidr, type Family } from './ip.js';
-import { matchAny, matchSelector, selectorKey, validateSelector } from './labels.js';
-import { parseDuration } from './duration.js';
+import { cidrFirst, cidrLast, formatCidr, parseIP, parsePoolEntry, type Cidr } from './ip.js';
+import { matchAny, matchSelector, validateSelector } from './labels.js';
 import { keyOf, type KubeObject, type LabelSelector, type Node, type Snapshot } from './types.js';
+import { err, isObj, selectors, strList, uint, type Ctx } from './config/fields.js';
+import { adsHaveCompatibleLocalPref } from './config/localpref.js';
+import { parsePeers } from './config/peer.js';
+import { crdSchemas } from './validation/crd-schema.js';
 
 /** A parsed IPAddressPool. */
 export interface PoolConfig {
@@ -51,19 +54,35 @@ export interface BgpAdConfig {
 export interface PeerConfig {
   name: string;
   myASN: number;
+  /** 0 when `dynamicASN` is set. */
   peerASN: number;
+  /** `internal` (peer AS must equal myASN) or `external` (must differ), instead of peerASN. */
+  dynamicASN?: 'internal' | 'external';
+  /** AS number announced to this peer instead of myASN (FRR `local-as ... no-prepend replace-as`). */
+  localASN?: number;
   peerAddress: string;
   peerPort: number;
   /** Hold time in seconds. */
   holdTime: number;
   /** Keepalive in seconds. */
   keepaliveTime: number;
+  /** Seconds between connection attempts (`spec.connectTime`). */
+  connectTime?: number;
   routerID?: string;
   sourceAddress?: string;
+  /** TCP MD5 password: `spec.password`, or the `password` key of the `spec.passwordSecret` Secret. */
   password?: string;
+  /** The Secret the password came from. */
+  passwordSecret?: { name: string; namespace?: string };
   ebgpMultiHop: boolean;
   nodeSelectors: LabelSelector[];
   bfdProfile?: string;
+  /** Host VRF the session is established from. */
+  vrf?: string;
+  /** BGP graceful restart (RFC 4724) for this session. */
+  enableGracefulRestart: boolean;
+  /** Exchange both address families on this session. */
+  dualStackAddressFamily: boolean;
 }
 
 /** The internal configuration derived from all metallb.io objects. */
@@ -81,62 +100,24 @@ export interface Config {
 export interface ParseOptions {
   /** Namespace the metallb.io objects must live in (webhook rule). Default `metallb-system`. */
   namespace?: string;
+  /**
+   * Do not report references to objects that may be created later (a BFDProfile, a password
+   * Secret, a Community alias), as MetalLB's validating webhooks do. Default false.
+   */
+  lenientReferences?: boolean;
+  /**
+   * Validate every metallb.io object against the CRD schemas of `manifests/crds.yaml` first
+   * (unknown fields, types, enums, ranges, as the API server does); an object that fails is
+   * reported and left out of the rest of the parse. Objects with `metadata.uid` (admitted by an
+   * API server) are not checked for unknown fields. Default true.
+   */
+  schema?: boolean;
+  /** Report fields the CRD schemas do not know (default true; the webhook turns it off). */
+  unknownFields?: boolean;
 }
 
-type Ctx = { errs: ConfigError[]; kind: string; key: string };
-
-function err(c: Ctx, field: string, detail: string): void {
-  c.errs.push(new ConfigError(c.kind, c.key, field, detail));
-}
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function strList(c: Ctx, v: unknown, field: string): string[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
-    err(c, field, 'must be a list of strings');
-    return [];
-  }
-  const seen = new Set<string>();
-  for (const [i, x] of (v as string[]).entries()) {
-    if (seen.has(x)) err(c, `${field}[${i}]`, `duplicate entry ${JSON.stringify(x)}`);
-    seen.add(x);
-  }
-  return v as string[];
-}
-
-function selectors(c: Ctx, v: unknown, field: string): LabelSelector[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) {
-    err(c, field, 'must be a list of label selectors');
-    return [];
-  }
-  const out: LabelSelector[] = [];
-  const seen = new Set<string>();
-  for (const [i, s] of v.entries()) {
-    const bad = validateSelector(s);
-    if (bad) {
-      err(c, `${field}[${i}]`, `invalid label selector: ${bad}`);
-      continue;
-    }
-    const k = selectorKey(s as LabelSelector);
-    if (seen.has(k)) err(c, `${field}[${i}]`, 'duplicate label selector');
-    seen.add(k);
-    out.push(s as LabelSelector);
-  }
-  return out;
-}
-
-function uint(c: Ctx, v: unknown, field: string, max: number, min = 0): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    err(c, field, `must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
-    return undefined;
-  }
-  return v;
-}
+/** A CIDR with its first and last address. */
+type Span = { cidr: Cidr; lo: bigint; hi: bigint };
 
 /** Parses a legacy (`A:B`) or large (`large:X:Y:Z`) community literal; throws a descriptive Error. */
 export function parseCommunity(v: string): { kind: 'legacy' | 'large'; value: string } {
@@ -167,9 +148,10 @@ function meta(c: Ctx, o: KubeObject, ns: string): string | undefined {
  * Parses all metallb.io objects of a snapshot. Throws {@link ConfigErrors} listing every problem;
  * the caller keeps the previous configuration in that case.
  */
-export function parseConfig(snap: Snapshot, opts: ParseOptions = {}): Config {
+export function parseConfig(snapIn: Snapshot, opts: ParseOptions = {}): Config {
   const ns = opts.namespace ?? 'metallb-system';
   const errs: ConfigError[] = [];
+  const snap = opts.schema === false ? snapIn : schemaValid(snapIn, errs, opts.unknownFields !== false);
   const cfg: Config = {
     pools: new Map(),
     l2Advertisements: [],
@@ -228,7 +210,10 @@ export function parseConfig(snap: Snapshot, opts: ParseOptions = {}): Config {
   const nsLabels = new Map<string, Record<string, string>>();
   for (const n of snap.namespaces) if (n.metadata?.name) nsLabels.set(n.metadata.name, n.metadata.labels ?? {});
 
-  const allCidrs: Array<{ cidr: Cidr; pool: string }> = [];
+  /** Every accepted CIDR with its address span (two CIDRs overlap iff their spans do). */
+  const allCidrs: Span[] = [];
+  /** Pool name → the CIDRs of each `spec.addresses` entry (a range gives several). */
+  const poolEntries = new Map<string, Array<{ text: string; cidrs: Cidr[] }>>();
   for (const o of snap.pools) {
     const c: Ctx = { errs, kind: 'IPAddressPool', key: keyOf(o) };
     const name = meta(c, o, ns);
@@ -248,6 +233,8 @@ export function parseConfig(snap: Snapshot, opts: ParseOptions = {}): Config {
       continue;
     }
     const cidrs: Cidr[] = [];
+    const own: Span[] = [];
+    const entries: Array<{ text: string; cidrs: Cidr[] }> = [];
     let bad = false;
     for (const [i, a] of addrs.entries()) {
       let list: Cidr[];
@@ -258,17 +245,22 @@ export function parseConfig(snap: Snapshot, opts: ParseOptions = {}): Config {
         bad = true;
         continue;
       }
+      entries.push({ text: a, cidrs: list });
       for (const cidr of list) {
-        const clash = [...cidrs.map((x) => ({ cidr: x, pool: name })), ...allCidrs].find((x) => cidrOverlaps(x.cidr, cidr));
+        const sp: Span = { cidr, lo: cidrFirst(cidr), hi: cidrLast(cidr) };
+        const hit = (x: Span) => x.cidr.family === cidr.family && x.lo <= sp.hi && sp.lo <= x.hi;
+        const clash = own.find(hit) ?? allCidrs.find(hit);
         if (clash) {
           err(c, `spec.addresses[${i}]`, `CIDR ${JSON.stringify(formatCidr(cidr))} in pool ${JSON.stringify(name)} overlaps with already defined CIDR ${JSON.stringify(formatCidr(clash.cidr))}`);
           bad = true;
         }
         cidrs.push(cidr);
+        own.push(sp);
       }
     }
     if (bad) continue;
-    for (const cidr of cidrs) allCidrs.push({ cidr, pool: name });
+    allCidrs.push(...own);
+    poolEntries.set(name, entries);
     if (s.autoAssign !== undefined && typeof s.autoAssign !== 'boolean') err(c, 'spec.autoAssign', 'must be a boolean');
     if (s.avoidBuggyIPs !== undefined && typeof s.avoidBuggyIPs !== 'boolean') err(c, 'spec.avoidBuggyIPs', 'must be a boolean');
     const pool: PoolConfig = {
@@ -289,16 +281,15 @@ export function parseConfig(snap: Snapshot, opts: ParseOptions = {}): Config {
         const all = new Set(namespaces);
         for (const sel of nsSel) for (const [n, l] of nsLabels) if (matchSelector(sel, l)) all.add(n);
         const empty = namespaces.length === 0 && nsSel.length === 0 && svcSel.length === 0;
-        // an empty serviceAllocation matches every service (v0.15), expressed as one empty selector
+        // An empty serviceAllocation matches every service (v0.15), expressed as one empty selector.
+        // namespaceSelectors that match no namespace leave both lists empty, as in MetalLB: the pool
+        // is then never picked automatically (it is a pinned pool no namespace or selector reaches)
+        // but explicit requests (loadBalancerIP, the address-pool annotation) are allowed.
         pool.serviceAllocation = {
           priority,
           namespaces: [...all],
           serviceSelectors: empty ? [{}] : svcSel,
         };
-        if (!empty && all.size === 0 && svcSel.length === 0) {
-          // namespace selectors matched nothing: the pool serves no namespace
-          pool.serviceAllocation.namespaces = ['\u0000none'];
-        }
       }
     }
     cfg.pools.set(name, pool);
@@ -344,7 +335,6 @@ export function parseConfig(snap: Snapshot, opts: ParseOptions = {}): Config {
     cfg.l2Advertisements.push(ad);
   }
 
-  const bgpSeen = new Map<string, string>();
   for (const o of snap.bgpAdvertisements) {
     const c: Ctx = { errs, kind: 'BGPAdvertisement', key: keyOf(o) };
     const name = meta(c, o, ns);
@@ -352,7 +342,6 @@ export function parseConfig(snap: Snapshot, opts: ParseOptions = {}): Config {
     const s = isObj(o.spec) ? o.spec : {};
     const poolNames = strList(c, s.ipAddressPools, 'spec.ipAddressPools');
     const poolSels = selectors(c, s.ipAddressPoolSelectors, 'spec.ipAddressPoolSelectors');
-    const aggSet = s.aggregationLength !== undefined || s.aggregationLengthV6 !== undefined;
     const ad: BgpAdConfig = {
       name,
       pools: resolvePools(c, poolNames, poolSels),
@@ -371,7 +360,7 @@ export function parseConfig(snap: Snapshot, opts: ParseOptions = {}): Config {
       if (!cv.includes(':')) {
         const alias = cfg.communities.get(cv);
         if (alias === undefined) {
-          err(c, `spec.communities[${i}]`, `community alias ${JSON.stringify(cv)} not found in any Community object`);
+          if (!opts.lenientReferences) err(c, `spec.communities[${i}]`, `community alias ${JSON.stringify(cv)} not found in any Community object`);
           continue;
         }
         v = alias;
@@ -385,116 +374,101 @@ export function parseConfig(snap: Snapshot, opts: ParseOptions = {}): Config {
     }
     if (ad.serviceSelectors.length > 0 && (ad.aggregationLength !== 32 || ad.aggregationLengthV6 !== 128))
       err(c, 'spec.serviceSelectors', 'serviceSelectors are allowed only with the default aggregationLength/aggregationLengthV6');
-    if (aggSet)
-      for (const pn of ad.pools) {
-        const p = cfg.pools.get(pn)!;
-        for (const fam of ['ipv4', 'ipv6'] as Family[]) {
-          const lens = p.cidrs.filter((x) => x.family === fam).map((x) => x.prefix);
-          if (!lens.length) continue;
-          const min = Math.min(...lens);
-          const agg = fam === 'ipv4' ? ad.aggregationLength : ad.aggregationLengthV6;
-          if (agg < min)
-            err(c, fam === 'ipv4' ? 'spec.aggregationLength' : 'spec.aggregationLengthV6', `invalid aggregation length ${agg}: prefix ${min} in pool ${JSON.stringify(pn)} is more specific than the aggregation length`);
-        }
+    // MetalLB validateBGPAdvPerPool: per `spec.addresses` entry, the widest CIDR of the entry
+    // must not be more specific than the aggregation length of its family
+    for (const pn of ad.pools) {
+      for (const e of poolEntries.get(pn) ?? []) {
+        const fam = e.cidrs[0]!.family;
+        const lowest = Math.min(...e.cidrs.map((x) => x.prefix));
+        const agg = fam === 'ipv4' ? ad.aggregationLength : ad.aggregationLengthV6;
+        if (agg < lowest)
+          err(c, fam === 'ipv4' ? 'spec.aggregationLength' : 'spec.aggregationLengthV6', `invalid aggregation length ${agg}: prefix ${lowest} in pool ${JSON.stringify(pn)} is more specific than the aggregation length for addresses ${JSON.stringify(e.text)}`);
       }
-    const sig = JSON.stringify({ ...ad, name: '' });
-    if (bgpSeen.has(sig)) err(c, 'spec', `duplicate definition of bgpadvertisements: identical to ${bgpSeen.get(sig)}`);
-    bgpSeen.set(sig, name);
+    }
+    // Two advertisements with the same spec under different names are accepted, as in MetalLB
+    // (its validateDuplicateBGPAdvertisements compares whole objects, names included); their
+    // routes are the same prefixes and merge per peer.
     cfg.bgpAdvertisements.push(ad);
   }
   checkLocalPref(cfg, snap.nodes, errs, ns);
 
-  const peerSeen = new Map<string, string>();
-  for (const o of snap.bgpPeers) {
-    const c: Ctx = { errs, kind: 'BGPPeer', key: keyOf(o) };
-    const name = meta(c, o, ns);
-    if (!name) continue;
-    const s = o.spec;
-    if (!isObj(s)) {
-      err(c, 'spec', 'missing spec');
-      continue;
-    }
-    for (const f of ['dynamicASN', 'localASN', 'interface', 'vrf', 'connectTime', 'enableGracefulRestart', 'dualStackAddressFamily'] as const) {
-      if ((s as Record<string, unknown>)[f] !== undefined) err(c, `spec.${f}`, 'not supported by lbkit (an FRR-only field in MetalLB)');
-    }
-    if (s.passwordSecret !== undefined) err(c, 'spec.passwordSecret', 'not supported by lbkit: use spec.password');
-    const myASN = uint(c, s.myASN, 'spec.myASN', 0xffffffff);
-    if (!myASN) err(c, 'spec.myASN', 'missing local ASN');
-    const peerASN = uint(c, s.peerASN, 'spec.peerASN', 0xffffffff);
-    if (!peerASN) err(c, 'spec.peerASN', 'missing peer ASN');
-    const addr = typeof s.peerAddress === 'string' ? parseIP(s.peerAddress) : null;
-    if (!addr) err(c, 'spec.peerAddress', `invalid peer IP ${JSON.stringify(s.peerAddress)}`);
-    const port = uint(c, s.peerPort, 'spec.peerPort', 16384, 1) ?? 179;
-    if (s.sourceAddress !== undefined && !parseIP(String(s.sourceAddress))) err(c, 'spec.sourceAddress', `invalid source IP ${JSON.stringify(s.sourceAddress)}`);
-    if (s.routerID !== undefined && parseIP(String(s.routerID))?.family !== 'ipv4') err(c, 'spec.routerID', `invalid router ID ${JSON.stringify(s.routerID)}`);
-    let hold: number | undefined;
-    let ka: number | undefined;
-    if (s.holdTime !== undefined) {
-      const ms = parseDuration(s.holdTime);
-      if (ms === null) err(c, 'spec.holdTime', `invalid duration ${JSON.stringify(s.holdTime)}`);
-      else hold = Math.round(ms / 1000);
-    }
-    if (s.keepaliveTime !== undefined) {
-      const ms = parseDuration(s.keepaliveTime);
-      if (ms === null) err(c, 'spec.keepaliveTime', `invalid duration ${JSON.stringify(s.keepaliveTime)}`);
-      else ka = Math.round(ms / 1000);
-    }
-    if (hold === undefined && ka === undefined) hold = 90;
-    if (hold === undefined) hold = 3 * ka!;
-    if (ka === undefined) ka = Math.floor(hold / 3);
-    if (hold !== 0 && hold < 3) err(c, 'spec.holdTime', `invalid hold time ${hold}s: must be 0 or >= 3s`);
-    if (ka > hold) err(c, 'spec.keepaliveTime', `keepalive ${ka}s must be lower than the hold time ${hold}s`);
-    if (s.password !== undefined && typeof s.password !== 'string') err(c, 'spec.password', 'must be a string');
-    if (s.ebgpMultiHop && myASN !== undefined && myASN === peerASN) err(c, 'spec.ebgpMultiHop', 'invalid ebgpMultiHop parameter set for an ibgp peer');
-    if (s.bfdProfile !== undefined && !cfg.bfdProfiles.has(s.bfdProfile)) err(c, 'spec.bfdProfile', `BFDProfile ${JSON.stringify(s.bfdProfile)} not found`);
-    const peer: PeerConfig = {
-      name,
-      myASN: myASN ?? 0,
-      peerASN: peerASN ?? 0,
-      peerAddress: addr ? String(s.peerAddress).trim() : '',
-      peerPort: port,
-      holdTime: hold,
-      keepaliveTime: ka,
-      ebgpMultiHop: s.ebgpMultiHop === true,
-      nodeSelectors: selectors(c, s.nodeSelectors, 'spec.nodeSelectors'),
-    };
-    if (s.routerID) peer.routerID = s.routerID;
-    if (s.sourceAddress) peer.sourceAddress = s.sourceAddress;
-    if (s.password) peer.password = s.password;
-    if (s.bfdProfile) peer.bfdProfile = s.bfdProfile;
-    const sig = JSON.stringify({ ...peer, name: '' });
-    if (peerSeen.has(sig)) err(c, 'spec', `peer ${peer.peerAddress} already exists (${peerSeen.get(sig)})`);
-    peerSeen.set(sig, name);
-    cfg.peers.push(peer);
-  }
+  cfg.peers = parsePeers(snap.bgpPeers, (c, o) => meta(c, o, ns), errs, {
+    namespace: ns,
+    bfdProfiles: new Set(cfg.bfdProfiles.keys()),
+    secrets: snap.secrets ?? [],
+    nodes: snap.nodes,
+    lenientReferences: opts.lenientReferences === true,
+  });
+
+  checkBfdEcho(cfg, errs, ns);
 
   if (errs.length) throw new ConfigErrors(errs);
   return cfg;
+}
+
+/**
+ * MetalLB validateConfig: BFD echo mode cannot serve IPv6, so a peer whose BFDProfile has
+ * echoMode must not receive (explicitly or as "every peer") an advertisement of a pool with IPv6.
+ */
+function checkBfdEcho(cfg: Config, errs: ConfigError[], ns: string): void {
+  const echo = (p: PeerConfig) => p.bfdProfile !== undefined && cfg.bfdProfiles.get(p.bfdProfile)?.echoMode === true;
+  for (const ad of cfg.bgpAdvertisements)
+    for (const pn of ad.pools) {
+      if (!cfg.pools.get(pn)?.cidrs.some((c) => c.family === 'ipv6')) continue;
+      for (const p of cfg.peers)
+        if (echo(p) && (ad.peers.length === 0 || ad.peers.includes(p.name)))
+          errs.push(new ConfigError('BGPPeer', `${ns}/${p.name}`, 'spec.bfdProfile', `BFDProfile ${JSON.stringify(p.bfdProfile)} has echoMode enabled, which is not possible with IPv6: pool ${JSON.stringify(pn)} is advertised to this peer by BGPAdvertisement ${ad.name}`));
+    }
+}
+
+/** The snapshot without the metallb.io objects that fail their CRD schema (errors recorded). */
+function schemaValid(snap: Snapshot, errs: ConfigError[], unknownFields: boolean): Snapshot {
+  const schemas = crdSchemas();
+  const keep = <T extends KubeObject>(list: T[], kind: string): T[] =>
+    list.filter((o) => {
+      // an object an API server admitted (it has a uid) was validated against the cluster's CRD,
+      // which may be a newer MetalLB's: its extra fields are ignored, as MetalLB's decoder does
+      const e = schemas.validate(o, kind, { unknownFields: unknownFields && !o.metadata?.uid });
+      errs.push(...e);
+      return e.length === 0;
+    });
+  return {
+    ...snap,
+    pools: keep(snap.pools, 'IPAddressPool'),
+    l2Advertisements: keep(snap.l2Advertisements, 'L2Advertisement'),
+    bgpAdvertisements: keep(snap.bgpAdvertisements, 'BGPAdvertisement'),
+    bgpPeers: keep(snap.bgpPeers, 'BGPPeer'),
+    communities: keep(snap.communities, 'Community'),
+    bfdProfiles: keep(snap.bfdProfiles, 'BFDProfile'),
+  };
 }
 
 function nodeSet(sels: LabelSelector[], nodes: Node[]): Set<string> {
   return new Set(nodes.filter((n) => matchAny(sels, n.metadata?.labels)).map((n) => n.metadata?.name ?? ''));
 }
 
+/**
+ * MetalLB validateBGPAdvPerPool's LOCAL_PREF part: each advertisement (in order) against those
+ * already attached to the same pool; advertisements with serviceSelectors are not compared.
+ */
 function checkLocalPref(cfg: Config, nodes: Node[], errs: ConfigError[], ns: string): void {
-  const ads = cfg.bgpAdvertisements.filter((a) => a.serviceSelectors.length === 0);
-  for (let i = 0; i < ads.length; i++)
-    for (let j = i + 1; j < ads.length; j++) {
+  const ads = cfg.bgpAdvertisements;
+  const sets = ads.map((a) => (a.serviceSelectors.length > 0 ? new Set<string>() : nodeSet(a.nodeSelectors, nodes)));
+  for (let j = 0; j < ads.length; j++) {
+    const b = ads[j]!;
+    if (b.serviceSelectors.length > 0) continue;
+    const nb = sets[j]!;
+    for (let i = 0; i < j; i++) {
       const a = ads[i]!;
-      const b = ads[j]!;
+      if (a.serviceSelectors.length > 0) continue;
       if ((a.localPref ?? 0) === (b.localPref ?? 0)) continue;
-      for (const pn of a.pools) {
-        if (!b.pools.includes(pn)) continue;
-        const pool = cfg.pools.get(pn)!;
-        const fams = new Set(pool.cidrs.map((c) => c.family));
-        const aggDiffer = [...fams].every((f) => (f === 'ipv4' ? a.aggregationLength !== b.aggregationLength : a.aggregationLengthV6 !== b.aggregationLengthV6));
-        const peersDisjoint = a.peers.length > 0 && b.peers.length > 0 && !a.peers.some((p) => b.peers.includes(p));
-        const na = nodeSet(a.nodeSelectors, nodes);
-        const nodesDisjoint = a.nodeSelectors.length > 0 && b.nodeSelectors.length > 0 && ![...nodeSet(b.nodeSelectors, nodes)].some((n) => na.has(n));
-        if (!aggDiffer && !peersDisjoint && !nodesDisjoint)
-          errs.push(new ConfigError('BGPAdvertisement', `${ns}/${b.name}`, 'spec.localPref', `localPref ${b.localPref ?? 0} is incompatible with BGPAdvertisement ${a.name} (localPref ${a.localPref ?? 0}) for pool ${JSON.stringify(pn)}`));
-      }
+      const na = sets[i]!;
+      const nodesOverlap = [...nb].some((n) => na.has(n));
+      const pn = b.pools.find((p) => a.pools.includes(p) && !adsHaveCompatibleLocalPref(b, a, new Set(cfg.pools.get(p)!.cidrs.map((x) => x.family)), nodesOverlap));
+      if (pn !== undefined)
+        errs.push(new ConfigError('BGPAdvertisement', `${ns}/${b.name}`, 'spec.localPref', `localPref ${b.localPref ?? 0} is incompatible with BGPAdvertisement ${a.name} (localPref ${a.localPref ?? 0}) for pool ${JSON.stringify(pn)}: same pool, aggregation lengths, peers and nodes`));
     }
+  }
 }
 
 /** The pool that contains an IP (ignoring avoidBuggyIPs, as the speaker does), or undefined. */

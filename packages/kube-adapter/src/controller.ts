@@ -47,16 +47,41 @@ function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
-/** Deep structural equality on JSON-like values; `{}` annotations and absent ones are equal. */
+/**
+ * The copy converge() works on: converge only ever rewrites `status` and
+ * `metadata.annotations`, so those are copied deeply and the rest (spec, labels, managed fields)
+ * is shared with the cached object instead of being cloned on every pass.
+ */
+function workingCopy(s: Service): Service {
+  const c: Service = { ...s };
+  if (s.metadata) c.metadata = { ...s.metadata, ...(s.metadata.annotations ? { annotations: { ...s.metadata.annotations } } : {}) };
+  if (s.status !== undefined) c.status = clone(s.status);
+  return c;
+}
+
+function normStatus(s: Service): string {
+  const st = s.status;
+  if (!st || typeof st !== 'object') return canonical(st ?? null);
+  const lb = st.loadBalancer;
+  if (!lb || typeof lb !== 'object') return canonical(st);
+  const ing = lb.ingress;
+  if (ing && ing.length > 0) return canonical(st);
+  const { ingress: _drop, ...rest } = lb;
+  void _drop;
+  return canonical({ ...st, loadBalancer: rest });
+}
+
+function normAnnotations(s: Service): string {
+  const a = s.metadata?.annotations;
+  return a && Object.keys(a).length ? canonical(a) : '';
+}
+
+/**
+ * Equality of what converge() can change (status and annotations); `{}` annotations and absent
+ * ones are equal, as are an empty and an absent ingress list.
+ */
 function sameService(a: Service, b: Service): boolean {
-  const norm = (s: Service) => {
-    const c = clone(s);
-    if (c.metadata && c.metadata.annotations && Object.keys(c.metadata.annotations).length === 0) delete c.metadata.annotations;
-    const ing = c.status?.loadBalancer?.ingress;
-    if (c.status?.loadBalancer && (!ing || ing.length === 0)) delete c.status.loadBalancer.ingress;
-    return c;
-  };
-  return canonical(norm(a)) === canonical(norm(b));
+  return normStatus(a) === normStatus(b) && normAnnotations(a) === normAnnotations(b);
 }
 
 function canonical(v: unknown): string {
@@ -132,7 +157,7 @@ export class Controller {
       return { state: this.alloc.unassign(key) ? 'ReprocessAll' : 'Success' };
     }
     if (!this.config) return { state: 'Success' };
-    const svc = clone(svcIn);
+    const svc = workingCopy(svcIn);
     const prevKeys = this.alloc.keysOf(key);
     let state: SyncState = 'Success';
     let ok: boolean;

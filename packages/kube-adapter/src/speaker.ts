@@ -5,14 +5,15 @@
 import { poolForIP, type Config, type PeerConfig } from './config.js';
 import { shouldAnnounceL2, type L2Decision } from './election.js';
 import { peerNamesForService, peersForNode, routesForPeer, shouldAnnounceBgp, type BgpRoute } from './bgp-decision.js';
-import { slicesFor } from './endpoints.js';
+import { LABEL_SERVICE_NAME, slicesFor } from './endpoints.js';
 import type { EventRecorder } from './events.js';
 import { errMsg } from './errors.js';
 import { canonicalIP } from './ip.js';
 import { nullLogger, type Logger } from './log.js';
-import type { MetallbMetrics } from './metrics.js';
+import { recordBgpSessions, type BgpSessionMetrics, type MetallbMetrics } from './metrics.js';
 import { ingressIPs } from './service.js';
 import { StartupHold } from './startup-hold.js';
+import { WorkQueue } from './queue/workqueue.js';
 import { keyOf, type EndpointSlice, type Node, type Service } from './types.js';
 
 /** Announces IPs on the local link (ARP / NDP responders plus gratuitous packets). */
@@ -31,9 +32,9 @@ export interface L2Announcer {
 /** Keeps BGP sessions and advertises routes. */
 export interface BgpAnnouncer {
   /** Desired sessions for this node and, per peer name, the routes to advertise there. */
-  update(sessions: PeerConfig[], routesByPeer: Map<string, BgpRoute[]>): Promise<void> | void;
+  update(sessions: PeerConfig[], routesByPeer: Map<string, BgpRoute[]>, bfdProfiles?: ReadonlyMap<string, Record<string, unknown>>): Promise<void> | void;
   /** Session states for metrics. */
-  sessionStates?(): Array<{ peer: string; up: boolean; prefixes: number }>;
+  sessionStates?(): BgpSessionMetrics[];
   /** Closes every session (sending a Cease). */
   close(): Promise<void> | void;
 }
@@ -42,8 +43,8 @@ export interface BgpAnnouncer {
 export interface Membership {
   /** Names of alive and suspect members (this node included). */
   members(): string[];
-  /** Registers a callback for joins, leaves and failures. */
-  onChange(cb: () => void): void;
+  /** Registers a callback for joins, leaves and failures (`change`: who joined and who left, when known). */
+  onChange(cb: (change?: { joined: string[]; left: string[]; rejoined?: boolean }) => void): void;
   /** Announces a graceful leave. */
   leave(): Promise<void>;
   /** Optional: joins more seeds (`host:port`), used for discovery from Node addresses. */
@@ -101,9 +102,24 @@ interface L2Entry {
   interfaces: string[];
 }
 
-/** The speaker. Call {@link Speaker.sync} whenever its inputs change. */
+/**
+ * The speaker, as a per-key work queue: service keys are queued (deduplicated) when the service or
+ * its EndpointSlices change, every key when the config, the nodes or the membership change; one
+ * worker decides and announces each key at once (the announcers are never kept waiting by API
+ * writes: ServiceL2Status / ServiceBGPStatus go to the status sink without being awaited), and the
+ * BGP routes are pushed once per drained batch (at most every 100 ms while a long batch runs).
+ *
+ * Inputs are given incrementally ({@link setConfig}, {@link setNodes}, {@link setService},
+ * {@link slicesChanged}) or all at once with {@link sync}.
+ */
 export class Speaker {
-  private state: SpeakerState = { config: null, services: [], endpointSlices: [], nodes: [] };
+  private latest: Config | null = null;
+  private readonly services = new Map<string, Service>();
+  private nodes = new Map<string, Node>();
+  private slicesIndex: Map<string, EndpointSlice[]> | undefined;
+  private slicesProvider: ((key: string) => EndpointSlice[]) | undefined;
+  private members: string[] | null = null;
+  private readonly queue = new WorkQueue<string>();
   private readonly l2Svcs = new Map<string, L2Entry>();
   private readonly ipRefs = new Map<string, Set<string>>();
   private readonly draining = new Map<string, NodeJS.Timeout>();
@@ -112,17 +128,37 @@ export class Speaker {
   /** Last object seen per service key, to delete its status objects after the service is gone. */
   private readonly lastSeen = new Map<string, Service>();
   private readonly log: Logger;
-  private chain: Promise<void> = Promise.resolve();
   private stopped = false;
+  private loop: Promise<void> | undefined;
+  private drainedWaiters: Array<() => void> = [];
+  private bgpDirty = false;
+  private loopIdle = false;
+  private lastBgpFlush = 0;
   private readonly hold: StartupHold;
   /** Last decision per service, for inspection (`lbkitd` status file, tests). */
   readonly decisions = new Map<string, { l2?: L2Decision; bgp?: string }>();
+  /** Keys processed since start (benches). */
+  processed = 0;
+  /** Called after a drained batch (state file, metrics); debounce on your side. */
+  onIdle: (() => void) | undefined;
 
   /** @param opts node name, announcers and sinks */
   constructor(private readonly opts: SpeakerOptions) {
     this.log = opts.log ?? nullLogger;
-    this.hold = new StartupHold({ node: opts.node, graceMs: opts.l2StartupGraceMs ?? 0, log: this.log, onExpire: () => void this.sync() });
-    opts.membership?.onChange(() => void this.sync());
+    this.hold = new StartupHold({ node: opts.node, graceMs: opts.l2StartupGraceMs ?? 0, log: this.log, onExpire: () => this.enqueueAll() });
+    opts.membership?.onChange((change) => {
+      this.enqueueAll();
+      // a member (re)joined, or others had declared us dead (a healed partition): once the elections
+      // are re-run, re-send the gratuitous packets of the VIPs still owned here, so clients that
+      // followed the other side return
+      if (change?.joined.length || change?.rejoined) void this.drained().then(() => this.reannounceL2());
+    });
+  }
+
+  private reannounceL2(): void {
+    const done = new Set<string>();
+    for (const e of this.stopped ? [] : this.l2Svcs.values())
+      for (const ip of e.ips) if (!done.has(ip) && done.add(ip)) void Promise.resolve(this.opts.l2?.announce(ip, e.interfaces)).catch(() => {});
   }
 
   /** Services currently announced in L2 from this node (`namespace/name` → IPs). */
@@ -145,27 +181,137 @@ export class Speaker {
     return new Map([...this.bgpSvcs].map(([k, v]) => [k, v.routes]));
   }
 
-  /** Replaces the inputs and reconciles (serialised; resolves when applied). */
-  sync(state?: SpeakerState): Promise<void> {
-    if (state) this.state = state;
-    this.chain = this.chain.then(() => this.apply()).catch((e) => this.log.log('error', 'speaker sync failed', { err: errMsg(e) }));
-    return this.chain;
+  /** Keys waiting or in flight. */
+  depth(): number {
+    return this.queue.length + this.queue.inFlight;
   }
 
-  /** The configuration the speaker currently applies (may lag behind the latest, see apply()). */
+  /**
+   * Replaces every input at once (or, without `state`, re-evaluates every service) and resolves
+   * when the resulting batch has been applied, BGP routes included.
+   */
+  sync(state?: SpeakerState): Promise<void> {
+    if (state) {
+      const keys = new Set<string>();
+      for (const s of state.services) {
+        const k = keyOf(s);
+        keys.add(k);
+        this.services.set(k, s);
+      }
+      for (const k of [...this.services.keys()]) if (!keys.has(k)) this.services.delete(k);
+      const idx = new Map<string, EndpointSlice[]>();
+      for (const sl of state.endpointSlices) {
+        const name = sl?.metadata?.labels?.[LABEL_SERVICE_NAME];
+        if (typeof name !== 'string') continue;
+        const k = `${sl.metadata?.namespace ?? ''}/${name}`;
+        const l = idx.get(k);
+        if (l) l.push(sl);
+        else idx.set(k, [sl]);
+      }
+      this.slicesIndex = idx;
+      this.nodes = new Map(state.nodes.map((n) => [n.metadata?.name ?? '', n]));
+      if (state.config) this.latest = state.config;
+      // keys of services that disappeared are processed as deletions
+      for (const k of this.lastSeen.keys()) if (!keys.has(k)) this.queue.add(k);
+    }
+    this.reconsiderConfig(true);
+    return this.drained();
+  }
+
+  /** Sets the latest configuration (applied when MetalLB's SetConfig rule allows it). */
+  setConfig(cfg: Config | null): void {
+    if (!cfg) return;
+    this.latest = cfg;
+    this.reconsiderConfig(false);
+  }
+
+  /** Replaces the Node objects (every key is re-evaluated). */
+  setNodes(nodes: Map<string, Node>): void {
+    this.nodes = nodes;
+    this.enqueueAll();
+  }
+
+  /** Uses `provider` for a service's EndpointSlices (an index kept by the caller). */
+  setSliceProvider(provider: (key: string) => EndpointSlice[]): void {
+    this.slicesProvider = provider;
+    this.slicesIndex = undefined;
+  }
+
+  /** A service was added, changed (`svc`) or deleted (undefined). */
+  setService(key: string, svc: Service | undefined): void {
+    if (svc) this.services.set(key, svc);
+    else this.services.delete(key);
+    this.add(key);
+  }
+
+  /** The EndpointSlices of a service changed. */
+  slicesChanged(key: string): void {
+    if (this.services.has(key)) this.add(key);
+  }
+
+  /** Queues every known service (config, nodes or membership changed). */
+  enqueueAll(): void {
+    if (this.stopped) return;
+    this.members = null;
+    for (const k of this.services.keys()) this.add(k);
+    for (const k of this.lastSeen.keys()) if (!this.services.has(k)) this.add(k);
+    this.kick();
+  }
+
+  /** Resolves when the queue is drained and the BGP routes pushed. */
+  drained(): Promise<void> {
+    this.kick();
+    if (this.stopped) return Promise.resolve();
+    if (this.loopIdle && this.queue.length === 0 && this.queue.inFlight === 0 && !this.bgpDirty) return Promise.resolve();
+    return new Promise((r) => this.drainedWaiters.push(r));
+  }
+
+  private add(key: string): void {
+    if (this.stopped) return;
+    this.queue.add(key);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (!this.loop && !this.stopped) this.loop = this.run().catch((e) => this.log.log('error', 'speaker loop failed', { err: errMsg(e) }));
+  }
+
+  private slicesOf(key: string, svc: Service): EndpointSlice[] {
+    if (this.slicesProvider) return this.slicesProvider(key);
+    if (this.slicesIndex) return this.slicesIndex.get(key) ?? [];
+    return slicesFor(svc, []);
+  }
+
+  private currentMembers(): string[] | null {
+    if (!this.opts.membership) return null;
+    this.members ??= this.opts.membership.members();
+    return this.members;
+  }
+
+  /** The configuration the speaker currently applies (may lag behind the latest, see chooseConfig()). */
   private applied: Config | null = null;
+
+  /** Applies `latest` when allowed; re-queues every key when the applied config changes (or `always`). */
+  private reconsiderConfig(always: boolean): void {
+    if (!this.latest) return;
+    const c = this.chooseConfig(this.latest);
+    if (c !== this.applied || always) {
+      this.applied = c;
+      this.enqueueAll();
+    }
+  }
 
   /**
    * MetalLB's speaker SetConfig rule: a new config in which a currently announced IP has no pool
    * is not applied yet (the speaker keeps announcing under the old one until the controller has
-   * cleared that service); it is retried on every sync.
+   * cleared that service); it is retried after every batch.
    */
   private chooseConfig(latest: Config): Config {
     if (!this.applied || latest === this.applied) return latest;
-    const current = new Map(this.state.services.map((s) => [keyOf(s), ingressIPs(s).map((i) => canonicalIP(i)).join(',')]));
     for (const [key, ips] of this.announcedIPs) {
       if (!this.l2Svcs.has(key) && !this.bgpSvcs.has(key)) continue;
-      if (current.get(key) !== ips.join(',')) continue; // the service changed: it will be withdrawn anyway
+      const s = this.services.get(key);
+      if (!s || ingressIPs(s).map((i) => canonicalIP(i)).join(',') !== ips.join(',')) continue; // the service changed: it will be withdrawn anyway
       const orphan = ips.find((ip) => !poolForIP(latest, ip));
       if (orphan) {
         this.log.log('warn', 'new config rejected for now: an announced IP has no pool in it, keeping the previous config', { service: key, ip: orphan });
@@ -175,37 +321,99 @@ export class Speaker {
     return latest;
   }
 
-  private async apply(): Promise<void> {
-    if (this.stopped) return;
-    const latest = this.state.config;
-    if (!latest) return;
-    for (let i = 0; i < 2; i++) {
-      const config = this.chooseConfig(latest);
-      this.applied = config;
-      await this.applyWith(config);
-      if (config === latest) break;
-    }
-  }
-
-  private async applyWith(config: Config): Promise<void> {
-    const nodes = new Map(this.state.nodes.map((n) => [n.metadata?.name ?? '', n]));
-    const me = nodes.get(this.opts.node);
-    const members = this.opts.membership ? this.opts.membership.members() : null;
-    const hold = this.hold.holding(members);
-    const seen = new Set<string>();
-    for (const svc of this.state.services) {
-      const key = keyOf(svc);
-      seen.add(key);
-      this.lastSeen.set(key, svc);
+  private async run(): Promise<void> {
+    let t0 = Date.now();
+    while (!this.stopped) {
+      const key = this.queue.get();
+      if (key === undefined) {
+        // drained: a held-back config may apply now; then push BGP once and wake the waiters
+        if (this.latest && this.applied !== this.latest) {
+          const before = this.applied;
+          this.reconsiderConfig(false);
+          if (this.applied !== before) continue;
+        }
+        if (this.bgpDirty) await this.flushBgp();
+        if (this.queue.length > 0) continue;
+        this.flushStatus();
+        const w = this.drainedWaiters;
+        this.drainedWaiters = [];
+        for (const r of w) r();
+        try {
+          this.onIdle?.();
+        } catch {
+          /* observers never break the loop */
+        }
+        this.loopIdle = true;
+        await this.queue.waitForWork();
+        this.loopIdle = false;
+        t0 = Date.now();
+        this.lastStatusFlush = t0;
+        continue;
+      }
       try {
-        await this.applyService(key, svc, config, nodes, me, members, hold);
+        await this.processKey(key);
       } catch (e) {
         this.log.log('error', 'announce failed', { service: key, err: errMsg(e) });
+      } finally {
+        this.queue.done(key);
+      }
+      // during a long batch: BGP at most every max(100 ms, 10× the last push's cost); status every 2 s
+      if (this.bgpDirty && Date.now() - this.lastBgpFlush > Math.max(100, 10 * this.bgpCost)) await this.flushBgp();
+      if (this.pendingStatus.size > 0 && Date.now() - this.lastStatusFlush > 2000) this.flushStatus();
+      if (Date.now() - t0 > 8) {
+        await new Promise((r) => setImmediate(r));
+        t0 = Date.now();
       }
     }
-    for (const key of new Set([...this.l2Svcs.keys(), ...this.bgpSvcs.keys()])) if (!seen.has(key)) await this.withdrawService(key, this.lastSeen.get(key) ?? null, 'serviceDeleted');
-    for (const key of [...this.lastSeen.keys()]) if (!seen.has(key)) this.lastSeen.delete(key);
-    await this.applyBgp(config, me);
+    const w = this.drainedWaiters;
+    this.drainedWaiters = [];
+    for (const r of w) r();
+  }
+
+  private async processKey(key: string): Promise<void> {
+    this.processed++;
+    const config = this.applied;
+    const svc = this.services.get(key);
+    if (!svc) {
+      await this.withdrawService(key, this.lastSeen.get(key) ?? null, 'serviceDeleted');
+      this.lastSeen.delete(key);
+      this.decisions.delete(key);
+      return;
+    }
+    this.lastSeen.set(key, svc);
+    if (!config) return;
+    const me = this.nodes.get(this.opts.node);
+    const members = this.currentMembers();
+    const hold = this.hold.holding(members);
+    await this.applyService(key, svc, config, this.nodes, me, members, hold);
+  }
+
+  /** Status writes of the current batch, coalesced per (kind, service): handed to the sink after the batch. */
+  private readonly pendingStatus = new Map<string, { kind: 'l2' | 'bgp'; svc: Service; node: string; v: string[] | null }>();
+  private lastStatusFlush = Date.now();
+
+  /** Announce first, write status behind: recorded now, handed to the sink once the batch is done. */
+  private status(kind: 'l2' | 'bgp', svc: Service, node: string, v: string[] | null): void {
+    if (!this.opts.status) return;
+    this.pendingStatus.set(`${kind}/${keyOf(svc)}/${node}`, { kind, svc, node, v });
+  }
+
+  private flushStatus(): void {
+    this.lastStatusFlush = Date.now();
+    const all = [...this.pendingStatus.values()];
+    this.pendingStatus.clear();
+    for (const p of all) this.writeStatus(p.kind, p.svc, p.node, p.v);
+  }
+
+  private writeStatus(kind: 'l2' | 'bgp', svc: Service, node: string, v: string[] | null): void {
+    const sink = this.opts.status;
+    if (!sink) return;
+    try {
+      const r = kind === 'l2' ? sink.setL2Status(svc, node, v) : sink.setBgpStatus(svc, node, v);
+      if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch((e: unknown) => this.log.log('warn', 'speaker status write failed', { service: keyOf(svc), err: errMsg(e) }));
+    } catch (e) {
+      this.log.log('warn', 'speaker status write failed', { service: keyOf(svc), err: errMsg(e) });
+    }
   }
 
   private async applyService(key: string, svc: Service, config: Config, nodes: Map<string, Node>, me: Node | undefined, members: string[] | null, hold: boolean): Promise<void> {
@@ -225,7 +433,7 @@ export class Speaker {
     const prev = this.announcedIPs.get(key);
     if (prev && prev.join(',') !== good.join(',')) await this.withdrawService(key, svc, 'loadBalancerIPChanged', true);
     this.announcedIPs.set(key, good);
-    const slices = slicesFor(svc, this.state.endpointSlices);
+    const slices = this.slicesOf(key, svc);
     // BGP
     const b = shouldAnnounceBgp({ myNode: this.opts.node, svc, ips: good, config, node: me, slices, ignoreExcludeLB: this.opts.ignoreExcludeLB ?? false });
     if (b.announce && this.opts.bgp) {
@@ -234,12 +442,14 @@ export class Speaker {
       const peers = peerNamesForService(b.routes, sessions);
       const old = this.bgpSvcs.get(key);
       this.bgpSvcs.set(key, { routes: b.routes, peers });
+      if (!old || JSON.stringify(old.routes) !== JSON.stringify(b.routes)) this.bgpDirty = true;
       if (!was) this.assigned(svc, good, 'bgp');
-      if (!old || old.peers.join(',') !== peers.join(',')) await this.opts.status?.setBgpStatus(svc, this.opts.node, peers);
+      if (!old || old.peers.join(',') !== peers.join(',')) this.status('bgp', svc, this.opts.node, peers);
     } else if (this.bgpSvcs.has(key)) {
       this.bgpSvcs.delete(key);
+      this.bgpDirty = true;
       this.unassigned(key, 'bgp');
-      await this.opts.status?.setBgpStatus(svc, this.opts.node, null);
+      this.status('bgp', svc, this.opts.node, null);
     }
     // L2
     const d = shouldAnnounceL2({ myNode: this.opts.node, svc, ips: good, config, nodes, slices, members, ignoreExcludeLB: this.opts.ignoreExcludeLB ?? false });
@@ -269,14 +479,14 @@ export class Speaker {
             this.opts.events?.event(svc, 'Warning', 'announceFailed', `the interfaces specified by LB IP ${JSON.stringify(ip)} doesn't exist in assigned node ${JSON.stringify(this.opts.node)} with protocol "layer2"`);
         }
         if (!cur) this.assigned(svc, good, 'layer2');
-        await this.opts.status?.setL2Status(svc, this.opts.node, d.interfaces);
+        this.status('l2', svc, this.opts.node, d.interfaces);
       }
     } else if (this.l2Svcs.has(key)) {
       const cur = this.l2Svcs.get(key)!;
       this.l2Svcs.delete(key);
       await this.l2Release(key, cur, this.opts.drainMs ?? 0);
       this.unassigned(key, 'layer2');
-      await this.opts.status?.setL2Status(svc, this.opts.node, null);
+      this.status('l2', svc, this.opts.node, null);
       this.log.log('info', 'withdrawn', { service: key, protocol: 'layer2', reason: d.announce ? 'l2 disabled' : d.reason });
     }
   }
@@ -305,30 +515,46 @@ export class Speaker {
       this.l2Svcs.delete(key);
       await this.l2Release(key, cur, 0);
       this.unassigned(key, 'layer2');
-      if (svc) await this.opts.status?.setL2Status(svc, this.opts.node, null);
+      if (svc) this.status('l2', svc, this.opts.node, null);
       this.log.log('info', 'withdrawn', { service: key, protocol: 'layer2', reason });
     }
     if (this.bgpSvcs.has(key)) {
       this.bgpSvcs.delete(key);
+      this.bgpDirty = true;
       this.unassigned(key, 'bgp');
-      if (svc) await this.opts.status?.setBgpStatus(svc, this.opts.node, null);
+      if (svc) this.status('bgp', svc, this.opts.node, null);
     }
     if (!keepRecord) this.announcedIPs.delete(key);
   }
 
-  private async applyBgp(config: Config, me: Node | undefined): Promise<void> {
-    if (!this.opts.bgp) return;
+  private bgpCost = 0;
+
+  private async flushBgp(): Promise<void> {
+    const t0 = Date.now();
+    try {
+      await this.pushBgp();
+    } finally {
+      this.lastBgpFlush = Date.now();
+      this.bgpCost = this.lastBgpFlush - t0;
+    }
+  }
+
+  private async pushBgp(): Promise<void> {
+    this.bgpDirty = false;
+    const config = this.applied;
+    if (!this.opts.bgp || !config) return;
+    const me = this.nodes.get(this.opts.node);
     const sessions = peersForNode(config, me);
     const all = [...this.bgpSvcs.values()].flatMap((s) => s.routes);
     const byPeer = new Map<string, BgpRoute[]>();
     for (const p of sessions) byPeer.set(p.name, routesForPeer(all, p.name));
-    await this.opts.bgp.update(sessions, byPeer);
+    try {
+      await this.opts.bgp.update(sessions, byPeer, config.bfdProfiles);
+    } catch (e) {
+      this.log.log('error', 'BGP update failed', { err: errMsg(e) });
+    }
     const m = this.opts.metrics;
-    if (m && this.opts.bgp.sessionStates)
-      for (const s of this.opts.bgp.sessionStates()) {
-        m.bgpSessionUp.set({ peer: s.peer }, s.up ? 1 : 0);
-        m.bgpAnnounced.set({ peer: s.peer }, s.prefixes);
-      }
+    if (m && this.opts.bgp.sessionStates) recordBgpSessions(m, this.opts.bgp.sessionStates());
   }
 
   private assigned(svc: Service, ips: string[], protocol: string): void {
@@ -346,12 +572,14 @@ export class Speaker {
    * during the drain window, then withdraw everything and close the announcers.
    */
   async shutdown(): Promise<void> {
-    await this.chain;
+    if (this.loop && this.depth() > 0) await this.drained();
+    this.flushStatus();
     this.hold.stop();
     if (this.opts.membership) await this.opts.membership.leave().catch(() => {});
     const drain = this.opts.drainMs ?? 0;
     if (drain > 0 && this.ipRefs.size > 0) await new Promise((r) => setTimeout(r, drain));
     this.stopped = true;
+    this.queue.shutDown();
     for (const t of this.draining.values()) clearTimeout(t);
     for (const ip of this.answeringIPs()) await Promise.resolve(this.opts.l2?.withdraw(ip)).catch(() => {});
     this.draining.clear();

@@ -149,7 +149,18 @@ export interface BGPPeer extends KubeObject {
     ebgpMultiHop?: boolean;
     vrf?: string;
     disableMP?: boolean;
+    dualStackAddressFamily?: boolean;
   };
+}
+
+/** core/v1 Secret (subset): BGPPeer `spec.passwordSecret` points to one of type `kubernetes.io/basic-auth`. */
+export interface Secret extends KubeObject {
+  kind?: 'Secret';
+  type?: string;
+  /** base64-encoded values */
+  data?: Record<string, string>;
+  /** plain values (write-only in the API; accepted in YAML files) */
+  stringData?: Record<string, string>;
 }
 
 /** metallb.io/v1beta1 Community. */
@@ -195,7 +206,8 @@ export type InputKind =
   | 'BGPAdvertisement'
   | 'BGPPeer'
   | 'Community'
-  | 'BFDProfile';
+  | 'BFDProfile'
+  | 'Secret';
 
 /** The kinds that make up the metallb.io configuration. */
 export const CONFIG_KINDS: readonly InputKind[] = [
@@ -220,6 +232,8 @@ export interface Snapshot {
   bgpPeers: BGPPeer[];
   communities: Community[];
   bfdProfiles: BFDProfile[];
+  /** Secrets of the metallb.io namespace (BGPPeer password Secrets); absent when the source does not read Secrets. */
+  secrets?: Secret[];
 }
 
 /** An empty snapshot. */
@@ -235,6 +249,7 @@ export function emptySnapshot(): Snapshot {
     bgpPeers: [],
     communities: [],
     bfdProfiles: [],
+    secrets: [],
   };
 }
 

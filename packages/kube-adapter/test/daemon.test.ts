@@ -67,13 +67,13 @@ describe('Daemon with a YAML source (controller + speaker in one process)', () =
       expect(ips()).toEqual({ db: ['192.168.10.0'], web: ['192.168.10.1'] });
       // only web has an endpoint: only web's IP is announced
       expect([...announced]).toEqual(['192.168.10.1']);
-      expect(reg.render()).toContain('metallb_allocator_addresses_in_use_total{pool="pool1"} 2');
-      expect(reg.render()).toContain('metallb_k8s_client_config_loaded_bool 1');
+      expect(await reg.render()).toContain('metallb_allocator_addresses_in_use_total{pool="pool1"} 2');
+      expect(await reg.render()).toContain('metallb_k8s_client_config_loaded_bool 1');
       // a config error: previous config kept, stale=1, assignments intact
       writeFileSync(f, YAML('192.168.10.0/33'));
       await until(() => dm.lastConfigError);
       expect(dm.lastConfigError).toContain('IPAddressPool metallb-system/pool1: spec.addresses[0]: invalid CIDR "192.168.10.0/33"');
-      expect(reg.render()).toContain('metallb_k8s_client_config_stale_bool 1');
+      expect(await reg.render()).toContain('metallb_k8s_client_config_stale_bool 1');
       expect(ips()).toEqual({ db: ['192.168.10.0'], web: ['192.168.10.1'] });
       // shrink the pool: db keeps .0, web loses .1 and gets nothing (pending)
       writeFileSync(f, YAML('192.168.10.0/32'));
@@ -81,7 +81,7 @@ describe('Daemon with a YAML source (controller + speaker in one process)', () =
       expect(ips()).toEqual({ db: ['192.168.10.0'], web: [] });
       await until(() => announced.size === 0);
       expect(src.events.events.some((e) => e.reason === 'AllocationFailed' && e.object === 'default/web')).toBe(true);
-      expect(reg.render()).toContain('metallb_k8s_client_config_stale_bool 0');
+      expect(await reg.render()).toContain('metallb_k8s_client_config_stale_bool 0');
     } finally {
       await dm.stop();
     }
@@ -160,7 +160,8 @@ describe('Daemon with a Kubernetes source (controller mode)', () => {
     try {
       const ingress = (n: string) => (api.get(CORE, 'services', 'default', n)?.status as { loadBalancer?: { ingress?: Array<{ ip: string }> } } | undefined)?.loadBalancer?.ingress?.[0]?.ip;
       await until(() => ingress('a') === '10.10.0.0');
-      expect((api.get(CORE, 'services', 'default', 'a')!.metadata.annotations as Record<string, string>)['metallb.io/ip-allocated-from-pool']).toBe('p');
+      // the pool annotation follows the status
+      await until(() => (api.get(CORE, 'services', 'default', 'a')!.metadata.annotations as Record<string, string> | undefined)?.['metallb.io/ip-allocated-from-pool'] === 'p');
       await until(() => api.list(CORE, 'events').some((e) => e.reason === 'IPAllocated'));
       // a second service cannot get an IP: Warning event
       api.put(CORE, 'services', { apiVersion: 'v1', metadata: { name: 'b', namespace: 'default' }, spec: { type: 'LoadBalancer', clusterIP: '10.96.0.2', clusterIPs: ['10.96.0.2'], ports: [{ port: 80, protocol: 'TCP' }] } });

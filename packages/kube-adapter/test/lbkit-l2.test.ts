@@ -62,6 +62,8 @@ function setup(eligible = ['eth0']) {
     listInterfaces: () => eligible,
     watchIntervalMs: 0,
     reportIntervalMs: 0,
+    coalesce: false,
+    drainMs: 0,
     repeatIntervalMs: 1000,
     repeatForMs: 0,
     onGratuitous: (ip) => garps.push(ip),
@@ -148,6 +150,8 @@ describe('LbkitL2Announcer (IPv4, ARP)', () => {
       listInterfaces: () => ['eth0'],
       watchIntervalMs: 0,
       reportIntervalMs: 0,
+    coalesce: false,
+    drainMs: 0,
       transports: {
         mac: () => MAC,
         arp: () => {
@@ -227,6 +231,8 @@ describe('LbkitL2Announcer follows a re-created interface', () => {
         listInterfaces: () => [...table.keys()],
         watchIntervalMs: 100,
         reportIntervalMs: 0,
+    coalesce: false,
+    drainMs: 0,
         repeatIntervalMs: 1000,
         repeatForMs: 0,
         onGratuitous: (ip) => garps.push(ip),
@@ -304,4 +310,131 @@ describe('LbkitL2Announcer follows a re-created interface', () => {
       expect(arp[2]!.closed && ndp[2]!.closed).toBe(true);
     });
   }
+});
+
+describe('LbkitL2Announcer batching and drain window', () => {
+  /** A fake link with `sendBatch` (like the native fast path): records each batch. */
+  class BatchLink extends FakeLink {
+    batches: Buffer[][] = [];
+    sendBatch(frames: Buffer, len: number): Promise<number> {
+      const b: Buffer[] = [];
+      for (let o = 0; o < frames.length; o += len) b.push(Buffer.from(frames.subarray(o, o + len)));
+      this.batches.push(b);
+      return Promise.resolve(b.length);
+    }
+  }
+  function batchSetup(drainMs: number) {
+    const links: BatchLink[] = [];
+    const logs: string[] = [];
+    const log: Logger = { log: (_l, msg) => logs.push(msg), child: () => log };
+    const a = new LbkitL2Announcer({
+      log,
+      listInterfaces: () => ['eth0'],
+      watchIntervalMs: 0,
+      reportIntervalMs: 0,
+      drainMs,
+      repeatIntervalMs: 60_000,
+      repeatForMs: 0,
+      transports: { mac: () => MAC, arp: () => (links.push(new BatchLink()), links[links.length - 1]!), ndp: () => new BatchLink() },
+    });
+    return { a, links, logs };
+  }
+  const tick = () => new Promise((r) => setImmediate(r));
+  /** An ARP request to `dst` (broadcast or our MAC). */
+  const request = (tpa: string, dst: string) => {
+    const f = arpRequest(CLIENT, '10.77.0.10', tpa);
+    macBytes(dst).copy(f, 0);
+    return f;
+  };
+
+  it('announcements made in one event-loop turn answer at once and go out as one gratuitous batch', async () => {
+    const { a, links } = batchSetup(0);
+    const vips = Array.from({ length: 300 }, (_, i) => `10.77.1.${i % 250}`).slice(0, 250);
+    for (const ip of vips) expect(a.announce(ip, ['eth0'])).toBe(true);
+    const link = links[0]!;
+    // answering starts synchronously...
+    link.inject(request('10.77.1.7', 'ff:ff:ff:ff:ff:ff'));
+    expect(link.sent).toHaveLength(1);
+    expect(link.batches).toHaveLength(0);
+    // ...and the gratuitous ARPs go out once, as one batch of 250 distinct requests
+    await tick();
+    expect(link.batches).toHaveLength(1);
+    const sent = link.batches[0]!.map(arpFields);
+    expect(new Set(sent.map((f) => f.spa)).size).toBe(250);
+    expect(sent.every((f) => f.op === 1 && f.spa === f.tpa && f.ethDst === 'ff:ff:ff:ff:ff:ff' && f.sha === MAC)).toBe(true);
+    a.close();
+  });
+
+  it('drain: after withdraw, no gratuitous ARP; unicast requests answered, broadcast not; withdrawn when the window ends', async () => {
+    const { a, links } = batchSetup(150);
+    a.announce('10.77.0.200', ['eth0']);
+    await tick();
+    const link = links[0]!;
+    expect(link.batches).toHaveLength(1);
+    a.withdraw('10.77.0.200');
+    expect([...a.drainingVips().keys()]).toEqual(['10.77.0.200']);
+    link.sent = [];
+    link.inject(request('10.77.0.200', 'ff:ff:ff:ff:ff:ff'));
+    expect(link.sent).toHaveLength(0); // broadcast: left to the new owner
+    link.inject(request('10.77.0.200', MAC));
+    expect(link.sent).toHaveLength(1); // unicast to our MAC: a client with a stale cache
+    expect(arpFields(link.sent[0]!)).toMatchObject({ op: 2, sha: MAC, spa: '10.77.0.200' });
+    await new Promise((r) => setTimeout(r, 250));
+    expect(link.batches).toHaveLength(1); // no GARP during the drain window
+    expect(a.drainingVips().size).toBe(0);
+    link.sent = [];
+    link.inject(request('10.77.0.200', MAC));
+    expect(link.sent).toHaveLength(0); // withdrawn
+    a.close();
+  });
+
+  it('a VIP announced again during its drain window is owned again (broadcast answered, new burst)', async () => {
+    const { a, links } = batchSetup(60_000);
+    a.announce('10.77.0.200', ['eth0']);
+    await tick();
+    a.withdraw('10.77.0.200');
+    a.announce('10.77.0.200', ['eth0']);
+    expect(a.drainingVips().size).toBe(0);
+    const link = links[0]!;
+    link.sent = [];
+    link.inject(request('10.77.0.200', 'ff:ff:ff:ff:ff:ff'));
+    expect(link.sent).toHaveLength(1);
+    await tick();
+    expect(link.batches).toHaveLength(2);
+    a.close();
+  });
+});
+
+describe('LbkitL2Announcer withdraw without drain', () => {
+  it('withdraw(ip, { drain: false }) stops answering at once, also for a VIP already draining', async () => {
+    const links: FakeLink[] = [];
+    const a = new LbkitL2Announcer({
+      listInterfaces: () => ['eth0'],
+      watchIntervalMs: 0,
+      reportIntervalMs: 0,
+      coalesce: false,
+      drainMs: 60_000,
+      repeatForMs: 0,
+      transports: { mac: () => MAC, arp: () => (links.push(new FakeLink()), links[links.length - 1]!), ndp: () => new FakeLink() },
+    });
+    const unicast = (tpa: string) => {
+      const f = arpRequest(CLIENT, '10.77.0.10', tpa);
+      macBytes(MAC).copy(f, 0);
+      return f;
+    };
+    a.announce('10.77.0.200', ['eth0']);
+    a.announce('10.77.0.201', ['eth0']);
+    const link = links[0]!;
+    a.withdraw('10.77.0.200', { drain: false });
+    a.withdraw('10.77.0.201'); // draining
+    link.sent = [];
+    link.inject(unicast('10.77.0.200'));
+    link.inject(unicast('10.77.0.201'));
+    expect(link.sent).toHaveLength(1); // only the draining one answers its unicast request
+    a.withdraw('10.77.0.201', { drain: false });
+    expect(a.drainingVips().size).toBe(0);
+    link.inject(unicast('10.77.0.201'));
+    expect(link.sent).toHaveLength(1);
+    a.close();
+  });
 });

@@ -1,7 +1,9 @@
 /**
  * LbkitMembership (the @lbkit/memberlist backend) between real instances on 127.0.0.1: join,
  * members, change callbacks, graceful leave, failure detection with the fast profile, encryption
- * with MetalLB's secret derivation (same secret joins, a different secret cannot), bad input.
+ * with MetalLB's secret derivation (same secret joins, a different secret cannot), bad input;
+ * the engine runs in a worker thread by default (a busy main thread does not fail the node),
+ * change callbacks say who joined and who left. Needs the compiled worker (`tsc -b`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { LbkitMembership, parseHostPort } from '../src/adapters/lbkit-membership.js';
@@ -83,7 +85,8 @@ describe('LbkitMembership', () => {
     expect(x.members()).toEqual(['node-x']);
     expect(y.members()).toEqual(['node-y']);
     // a's transport dropped what it could not decrypt, counted rather than thrown
-    expect(a.stats()!.transport.streamErrors + a.stats()!.transport.packetsDropped).toBeGreaterThan(0);
+    const st = (await a.stats())!.transport;
+    expect(st.streamErrors + st.packetsDropped).toBeGreaterThan(0);
   });
 
   it('counts and logs malformed datagrams, never crashes, and keeps working', async () => {
@@ -96,13 +99,52 @@ describe('LbkitMembership', () => {
     for (const j of junk) await new Promise<void>((r) => u.send(j, a.address!.port, '127.0.0.1', () => r()));
     u.close();
     await until(() => logs.some((l) => l.msg === 'memberlist dropped malformed input'), 2000, 'drop report');
-    const t = a.stats()!.transport;
+    const t = (await a.stats())!.transport;
     expect(t.packetsDropped + t.partsDropped).toBeGreaterThan(0);
     const b = await node('node-b', [seed(a)]);
     await until(() => a.members().length === 2 && b.members().length === 2, 5000, 'join after junk');
   });
 
+  it('worker thread by default: a node whose main thread is blocked 2.5 s is not failed; thread "main" is', async () => {
+    const obs = await node('node-obs');
+    const prot = await node('node-prot', [seed(obs)]);
+    const exposed = await node('node-exp', [seed(obs)], { thread: 'main' });
+    await until(() => obs.members().length === 3, 5000, 'three members');
+    const changes: Array<{ joined: string[]; left: string[] }> = [];
+    prot.onChange((c) => changes.push(c));
+    const seenByObs: Array<{ joined: string[]; left: string[] }> = [];
+    obs.onChange((c) => seenByObs.push(c));
+    // obs runs in its own worker too: its probes continue while this thread spins.
+    // (fast profile, 3 nodes: at most 1.8 s of suspicion without confirmations)
+    const end = performance.now() + 2500;
+    while (performance.now() < end);
+    await until(() => seenByObs.some((c) => c.left.includes('node-exp')), 3000, 'exposed node failed');
+    expect(obs.members()).toContain('node-prot');
+    // the exposed node refutes once its thread is free and comes back: a change with `joined`
+    await until(() => obs.members().length === 3 && prot.members().length === 3, 5000, 'exposed node back');
+    expect(changes.some((c) => c.left.includes('node-exp'))).toBe(true);
+    expect(changes.some((c) => c.joined.includes('node-exp'))).toBe(true);
+    expect(seenByObs.some((c) => c.left.includes('node-prot'))).toBe(false);
+    expect(seenByObs.some((c) => c.left.includes('node-exp'))).toBe(true);
+    expect(exposed.members().length).toBe(3);
+  });
+
+  it('a crashed worker thread is restarted and re-joins the members it knew', async () => {
+    const logs: string[] = [];
+    const log = { log: (_l: string, msg: string) => logs.push(msg), child: () => log };
+    const a = await node('node-a');
+    const b = await node('node-b', [seed(a)], { log });
+    await until(() => a.members().length === 2 && b.members().length === 2, 5000, 'two members');
+    await (b as unknown as { engine: { kill(): Promise<void> } }).engine.kill();
+    await until(() => logs.includes('memberlist worker stopped unexpectedly; restarting it'), 2000, 'crash logged');
+    // the restarted engine pushes/pulls with node-a (a second 'joined') and lists it again
+    await until(() => logs.filter((m) => m === 'joined').length >= 2 && b.members().join() === 'node-a,node-b', 15_000, 'b re-joined');
+    await until(() => a.members().join() === 'node-a,node-b', 15_000, 'a lists b');
+    expect((await b.stats())!.memberlist.pushPulls).toBeGreaterThan(0);
+  });
+
   it('rejects bad addresses with an error naming the field', async () => {
+    expect(() => new LbkitMembership({ node: 'n', bind: '127.0.0.1:0', join: [], thread: 'green' as 'main' })).toThrow(/thread: expected/);
     expect(() => parseHostPort('10.0.0.1', 'bind')).toThrow(/bind: expected IP:PORT/);
     expect(() => parseHostPort('host:1', 'bind')).toThrow(/bind/);
     expect(() => parseHostPort('10.0.0.1:99999', 'join')).toThrow(/join/);

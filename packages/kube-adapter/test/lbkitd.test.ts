@@ -44,7 +44,7 @@ describe('parseArgs', () => {
   });
 
   it('memberlist timings and backends: lan + auto by default, fast on request, bad values named', () => {
-    expect(parseArgs(['--config', 'x', '--node', 'n'], {})).toMatchObject({ memberlistTimings: 'lan', l2Backend: 'auto', membershipBackend: 'auto', bgpBackend: 'auto' });
+    expect(parseArgs(['--config', 'x', '--node', 'n'], {})).toMatchObject({ memberlistTimings: 'fast', l2Backend: 'auto', membershipBackend: 'auto', bgpBackend: 'auto' });
     expect(parseArgs(['--config', 'x', '--node', 'n', '--memberlist-timings', 'fast', '--l2-backend=kernel'], {})).toMatchObject({ memberlistTimings: 'fast', l2Backend: 'kernel' });
     expect(() => parseArgs(['--config', 'x', '--node', 'n', '--memberlist-timings', 'wan'], {})).toThrow(new UsageError('--memberlist-timings: expected lan or fast, got "wan"'));
   });
@@ -135,6 +135,35 @@ describe('lbkitd process', () => {
       if (p.exitCode === null) p.kill('SIGKILL');
       await api.stop();
       if (process.env.KUBE_DEBUG) console.log(log);
+    }
+  }, 60_000);
+  it('SIGTERM before the Kubernetes source synced (a required kind is forbidden): /readyz 503, /healthz 200, exits 0 at once', async () => {
+    const api = new FakeApiServer();
+    await api.start();
+    api.addFault({ method: 'GET', path: '/ipaddresspools', status: 403 });
+    const kubeconfig = join(dir, 'kubeconfig-403');
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters: [{ name: fake, cluster: { server: "${api.url}", insecure-skip-tls-verify: true } }]\nusers: [{ name: u, user: { token: t } }]\ncontexts: [{ name: c, context: { cluster: fake, user: u } }]\ncurrent-context: c\n`,
+    );
+    const port = await freePort();
+    const p = spawn(process.execPath, [LBKITD, '--kubeconfig', kubeconfig, '--mode', 'controller', '--metrics-port', String(port), '--metrics-host', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    p.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    try {
+      await until(() => (log.includes('list failed, retrying with backoff') && log.includes('ipaddresspools') ? true : undefined));
+      const code = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+      expect(await code('/readyz')).toBe(503);
+      expect(await code('/healthz')).toBe(200);
+      const t0 = Date.now();
+      p.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(log).toContain('stopped before the source synced');
+    } finally {
+      if (p.exitCode === null) p.kill('SIGKILL');
+      await api.stop();
     }
   }, 60_000);
 });

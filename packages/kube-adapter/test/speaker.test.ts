@@ -108,7 +108,7 @@ describe('Speaker', () => {
       expect(x.bgp.sessions).toEqual(['tor']);
       expect(x.bgp.routes.get('tor')).toEqual([{ prefix: '192.168.10.0/32', localPref: 50, communities: [], largeCommunities: [], peers: [] }]);
       expect(x.status.bgp.get(`web@${x.n}`)).toEqual(['tor']);
-      const text = x.registry.render();
+      const text = await x.registry.render();
       expect(text.includes(`metallb_speaker_announced{ip="${VIP}",node="${x.n}",protocol="layer2",service="default/web"} 1`)).toBe(leader);
       expect(text).toContain(`metallb_speaker_announced{ip="${VIP}",node="${x.n}",protocol="bgp",service="default/web"} 1`);
       expect(text).toContain('metallb_bgp_session_up{peer="tor"} 1');

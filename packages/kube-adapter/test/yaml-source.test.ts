@@ -115,3 +115,24 @@ describe('YamlFileSource', () => {
     await expect(src.start()).rejects.toThrow(/nope.yaml: cannot read/);
   });
 });
+
+describe('Secrets in the YAML file (BGPPeer passwordSecret)', () => {
+  it('loads Secrets into the snapshot and parseConfig takes the password from the referenced one', async () => {
+    const { parseConfig } = await import('../src/config.js');
+    const snap = parseYamlObjects(`
+apiVersion: v1
+kind: Secret
+metadata: { name: bgp-pw }
+type: kubernetes.io/basic-auth
+data: { password: ${Buffer.from('s3cr3t').toString('base64')} }
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: { name: tor }
+spec: { myASN: 64513, peerASN: 64512, peerAddress: 10.0.0.1, passwordSecret: { name: bgp-pw, namespace: metallb-system } }
+`);
+    expect(snap.secrets?.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`)).toEqual(['metallb-system/bgp-pw']);
+    const cfg = parseConfig(snap);
+    expect(cfg.peers[0]).toMatchObject({ name: 'tor', password: 's3cr3t', passwordSecret: { name: 'bgp-pw', namespace: 'metallb-system' } });
+  });
+});

@@ -35,6 +35,15 @@ export interface Timings {
   udpBufferSize: number;
   /** Time after which a dead node's name may be re-bound to a new address (0 = never). */
   deadNodeReclaimTime: number;
+  /**
+   * Partition heal (not in hashicorp/memberlist; serf's reconnect, but fast): every this many ms
+   * the engine pings a few nodes it declared dead (not those that left) at their last address;
+   * one that acks gets two push/pulls, which exchange the refutations, so both sides of a healed
+   * partition see each other alive again within about one interval. 0 disables.
+   */
+  reconnectInterval: number;
+  /** How long a failed node's address is kept for reconnect pings (ms; serf: 24 h). */
+  reconnectTimeout: number;
 }
 
 /** Version vector and metadata advertised in alive messages. */
@@ -72,6 +81,8 @@ export function defaultLANTimings(): Timings {
     disableTcpPings: false,
     udpBufferSize: 1400,
     deadNodeReclaimTime: 0,
+    reconnectInterval: 1000,
+    reconnectTimeout: 24 * 3600_000,
   };
 }
 
@@ -96,6 +107,7 @@ export function fastLANTimings(): Timings {
     gossipToTheDeadTime: 5_000,
     pushPullInterval: 15_000,
     tcpTimeout: 1_000,
+    reconnectInterval: 100,
   };
 }
 

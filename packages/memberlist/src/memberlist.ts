@@ -77,6 +77,12 @@ export interface MemberlistEvents {
   alive: (m: Member) => void;
   /** An alive message for a known name came from a different address and was ignored. */
   conflict: (existing: Member, other: AliveMsg) => void;
+  /**
+   * We refuted a claim about ourselves with a new incarnation: `dead` means some node had declared
+   * us dead (a partition, or a stalled process) and may have taken over our work; `suspect` and
+   * `alive` (a stale or conflicting alive) did not remove us from anyone's member list.
+   */
+  refute: (kind: 'alive' | 'suspect' | 'dead', incarnation: number) => void;
 }
 
 /** Counters exposed for tests and benches. */
@@ -94,7 +100,21 @@ export interface MemberlistStats {
   indirectPingsServed: number;
   /** Nacks received from indirect probers (also those arriving after the probe deadline). */
   nacksReceived: number;
+  /** Reconnect pings sent to failed nodes (partition heal). */
+  reconnectPings: number;
+  /** Failed nodes that acked a reconnect ping and were pushed/pulled with. */
+  reconnects: number;
 }
+
+/** A failed node's last address, kept for reconnect pings. */
+interface FormerNode {
+  addr: string;
+  port: number;
+  since: number;
+}
+
+/** Failed nodes pinged per reconnect round. */
+const RECONNECT_PER_ROUND = 4;
 
 interface AckHandler {
   ack: (payload?: Uint8Array) => void;
@@ -132,6 +152,8 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     indirectPingsSent: 0,
     indirectPingsServed: 0,
     nacksReceived: 0,
+    reconnectPings: 0,
+    reconnects: 0,
   };
 
   private readonly clock: Clock;
@@ -156,6 +178,9 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private running = false;
   private stopped = false;
   private timers = new Set<TimerHandle>();
+  /** Failed (not left) nodes to ping for partition heal, oldest first. */
+  private readonly former = new Map<string, FormerNode>();
+  private readonly reconnecting = new Set<string>();
 
   constructor(opts: MemberlistOptions) {
     super();
@@ -194,6 +219,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.after(stagger(this.timings.probeInterval), () => this.probeTick());
     this.after(stagger(this.timings.gossipInterval), () => this.gossipTick());
     if (this.timings.pushPullInterval > 0) this.after(stagger(this.timings.pushPullInterval), () => this.pushPullTick());
+    if (this.timings.reconnectInterval > 0) this.after(stagger(this.timings.reconnectInterval), () => this.reconnectTick());
   }
 
   /**
@@ -684,7 +710,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     if (isLocal && a.incarnation < st.incarnation) return;
     if (isLocal && !bootstrap) {
       if (a.incarnation === st.incarnation && bytesEqual(a.meta, st.meta) && bytesEqual(a.vsn, st.vsn)) return;
-      this.refute(st, a.incarnation);
+      this.refute(st, a.incarnation, 'alive');
       return;
     }
     this.queueBroadcast(a.node, a);
@@ -704,6 +730,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
       st.state = NodeStateType.Alive;
       st.stateChange = this.clock.now();
     }
+    this.former.delete(a.node);
     if (isDeadOrLeft(old)) this.emit('join', snapshot(st));
     else if (!bytesEqual(oldMeta, a.meta)) this.emit('update', snapshot(st));
     if (old === NodeStateType.Suspect) this.emit('alive', snapshot(st));
@@ -719,7 +746,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     }
     if (st.state !== NodeStateType.Alive) return;
     if (s.node === this.name) {
-      this.refute(st, s.incarnation);
+      this.refute(st, s.incarnation, 'suspect');
       return;
     }
     this.queueBroadcast(s.node, s);
@@ -753,17 +780,19 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     }
     if (isDeadOrLeft(st.state)) return;
     if (d.node === this.name && !this.leaving) {
-      this.refute(st, d.incarnation);
+      this.refute(st, d.incarnation, 'dead');
       return;
     }
     this.queueBroadcast(d.node, d, finished ? () => finished() : undefined);
     st.incarnation = d.incarnation;
     st.state = d.from === d.node ? NodeStateType.Left : NodeStateType.Dead;
     st.stateChange = this.clock.now();
+    if (st.state === NodeStateType.Dead && d.node !== this.name) this.former.set(d.node, { addr: st.addr, port: st.port, since: st.stateChange });
+    else this.former.delete(d.node);
     if (d.node !== this.name) this.emit(st.state === NodeStateType.Left ? 'leave' : 'fail', snapshot(st));
   }
 
-  private refute(me: NodeState, accused: number): void {
+  private refute(me: NodeState, accused: number, kind: 'alive' | 'suspect' | 'dead'): void {
     this.stats.refutes++;
     let inc = ++this.incarnation;
     if (accused >= inc) inc = this.incarnation = accused + 1;
@@ -773,6 +802,55 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     me.meta = a.meta;
     me.vsn = a.vsn.slice();
     this.queueBroadcast(this.name, a);
+    this.emit('refute', kind, inc);
+  }
+
+  // ---------------------------------------------------------------- partition heal
+
+  /**
+   * Pings up to {@link RECONNECT_PER_ROUND} failed nodes (round-robin, oldest first) at their last
+   * address. Go nodes answer a ping addressed to their name whatever they think of us, so this
+   * also heals towards hashicorp/memberlist peers.
+   */
+  private reconnectTick(): void {
+    if (!this.running) return;
+    this.after(this.timings.reconnectInterval, () => this.reconnectTick());
+    if (this.former.size === 0 || this.leaving) return;
+    const now = this.clock.now();
+    let sent = 0;
+    for (const [name, f] of [...this.former]) {
+      if (sent >= RECONNECT_PER_ROUND) break;
+      this.former.delete(name);
+      if (now - f.since > this.timings.reconnectTimeout) continue;
+      this.former.set(name, f); // to the back of the queue
+      if (this.reconnecting.has(name)) continue;
+      sent++;
+      this.reconnectPing(name, f);
+    }
+  }
+
+  private reconnectPing(name: string, f: FormerNode): void {
+    this.stats.reconnectPings++;
+    const seqNo = this.nextSeq();
+    const to = { addr: f.addr, port: f.port };
+    const wait = Math.max(this.timings.probeTimeout, Math.min(this.timings.reconnectInterval, 2 * this.timings.probeTimeout));
+    const timer = this.clock.setTimeout(() => this.ackHandlers.delete(seqNo), wait);
+    this.ackHandlers.set(seqNo, {
+      ack: () => {
+        this.clock.clearTimeout(timer);
+        this.ackHandlers.delete(seqNo);
+        if (this.stopped || this.reconnecting.has(name)) return;
+        this.stats.reconnects++;
+        this.reconnecting.add(name);
+        // The first exchange tells each side it was declared dead (both refute with a higher
+        // incarnation); the second carries the refutations, so both sides mark each other alive.
+        this.pushPullWith(to, false, () => {
+          this.pushPullWith(to, false, () => this.reconnecting.delete(name));
+        });
+      },
+      timer,
+    });
+    this.send(to, [{ type: 'ping', seqNo, node: name, sourceAddr: this.advertise.addr, sourcePort: this.advertise.port, sourceNode: this.name }], name);
   }
 
   // ---------------------------------------------------------------- gossip & push/pull
@@ -861,6 +939,11 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
           this.deadNode({ type: 'dead', incarnation: n.incarnation, node: n.name, from: n.name });
           break;
         default:
+          // Someone declared us dead: refute (as a dead message would make us do).
+          if (n.name === this.name && n.state === NodeStateType.Dead && !this.leaving) {
+            this.deadNode({ type: 'dead', incarnation: n.incarnation, node: n.name, from: this.name });
+            break;
+          }
           // A remote dead only makes us suspect (Lifeguard): we verify ourselves.
           this.suspectNode({ type: 'suspect', incarnation: n.incarnation, node: n.name, from: this.name });
       }

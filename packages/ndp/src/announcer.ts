@@ -1,6 +1,7 @@
 /** Sends unsolicited Neighbor Advertisements (O=1, S=0) to ff02::1 when an address is taken. */
 import { networkInterfaces } from 'node:os';
-import { ALL_NODES, ALL_NODES_MAC, canonicalIPv6 } from './codec/addr.js';
+import { ALL_NODES, ALL_NODES_MAC, canonicalIPv6, parseIPv6 } from './codec/addr.js';
+import { icmpv6Checksum } from './codec/checksum.js';
 import { encode } from './codec/ndp.js';
 import type { NdpTransport } from './transport.js';
 
@@ -30,18 +31,26 @@ export function linkLocalOf(ifname: string): string | undefined {
   return a?.address.split('%')[0];
 }
 
-interface Entry {
+/** Addresses taken together: one timer drives the repeats of all of them. */
+interface Group {
+  ips: Set<string>;
   burst?: ReturnType<typeof setInterval>;
   refresh?: ReturnType<typeof setInterval>;
-  started: number;
+}
+
+/** A transport that can send many equal-length frames in one call (afpacket's `NativeResponder`). */
+interface BatchSender {
+  sendBatch(frames: Buffer, frameLen: number): Promise<number>;
 }
 
 /**
  * Unsolicited NA sender: {@link UnsolicitedAnnouncer.announce} sends one NA at once, repeats every
- * `intervalMs` while `burstMs` lasts, then optionally every `refreshMs` until withdrawn.
+ * `intervalMs` while `burstMs` lasts, then optionally every `refreshMs` until withdrawn. Addresses
+ * taken together ({@link UnsolicitedAnnouncer.announceMany}) share one timer and go out as one
+ * batch when the transport has `sendBatch`.
  */
 export class UnsolicitedAnnouncer {
-  private readonly entries = new Map<string, Entry>();
+  private readonly groups = new Map<string, Group>();
   /** Number of NAs sent. */
   sent = 0;
   private readonly intervalMs: number;
@@ -72,6 +81,23 @@ export class UnsolicitedAnnouncer {
     });
   }
 
+  /** Frames for `ips` back to back: one encoded template, target and checksum patched per address. */
+  private frames(ips: string[]): Buffer {
+    const t = this.frame('::');
+    const len = t.length;
+    const out = Buffer.allocUnsafe(len * ips.length);
+    const src = t.subarray(22, 38);
+    const dst = t.subarray(38, 54);
+    ips.forEach((ip, i) => {
+      const o = i * len;
+      t.copy(out, o);
+      parseIPv6(ip, 'ip').copy(out, o + 62);
+      const icmp = out.subarray(o + 54, o + len);
+      icmp.writeUInt16BE(icmpv6Checksum(src, dst, icmp, 2), 2);
+    });
+    return out;
+  }
+
   /** Sends one NA for `ip` now (no timers). */
   sendOnce(ip: string): void {
     try {
@@ -83,58 +109,91 @@ export class UnsolicitedAnnouncer {
     }
   }
 
+  /** One round for `ips` (canonical): one batch when the transport has `sendBatch`, else NA by NA. */
+  private sendRound(ips: string[]): void {
+    if (ips.length === 0) return;
+    const tr = this.opts.transport as Partial<BatchSender>;
+    if (typeof tr.sendBatch !== 'function') {
+      for (const ip of ips) this.sendOnce(ip);
+      return;
+    }
+    let p: Promise<number>;
+    try {
+      const frames = this.frames(ips);
+      p = tr.sendBatch(frames, frames.length / ips.length);
+    } catch (e) {
+      this.opts.onError?.(e as Error);
+      return;
+    }
+    p.then(
+      (n) => {
+        this.sent += n;
+        for (let i = 0; i < Math.min(n, ips.length); i++) this.opts.onSent?.(ips[i]!);
+        if (n < ips.length) this.opts.onError?.(new Error(`unsolicited NA batch: ${n} of ${ips.length} frames sent`));
+      },
+      (e: Error) => this.opts.onError?.(e),
+    );
+  }
+
   /** Takes `ip`: sends at once and (re)starts the burst. Throws only for an invalid `ip`. */
   announce(ip: string): void {
-    const t = canonicalIPv6(ip, 'ip');
-    this.stop(t);
-    const e: Entry = { started: Date.now() };
-    this.entries.set(t, e);
-    this.sendOnce(t);
+    this.announceMany([ip]);
+  }
+
+  /** Takes every address of `ips` together: one batch now, one per repeat from a single timer. Throws (before sending) for an invalid address. */
+  announceMany(ips: Iterable<string>): void {
+    const list = [...new Set([...ips].map((ip) => canonicalIPv6(ip, 'ip')))];
+    if (list.length === 0) return;
+    for (const t of list) this.cancel(t);
+    const g: Group = { ips: new Set(list) };
+    for (const t of list) this.groups.set(t, g);
+    this.sendRound(list);
     const repeats = Math.floor(this.burstMs / this.intervalMs);
     let n = 0;
     if (repeats > 0) {
-      e.burst = setInterval(() => {
-        this.sendOnce(t);
+      g.burst = setInterval(() => {
+        this.sendRound([...g.ips]);
         if (++n >= repeats) {
-          clearInterval(e.burst);
-          e.burst = undefined;
-          this.startRefresh(t, e);
+          clearInterval(g.burst);
+          g.burst = undefined;
+          this.startRefresh(g);
         }
       }, this.intervalMs);
-    } else this.startRefresh(t, e);
+    } else this.startRefresh(g);
   }
 
-  private startRefresh(t: string, e: Entry): void {
-    if (this.refreshMs > 0) e.refresh = setInterval(() => this.sendOnce(t), this.refreshMs);
+  private startRefresh(g: Group): void {
+    if (this.refreshMs > 0 && g.ips.size > 0) g.refresh = setInterval(() => this.sendRound([...g.ips]), this.refreshMs);
   }
 
-  /** Re-sends the burst for every announced address (e.g. after link up). */
+  /** Re-sends the burst for every announced address (e.g. after link up), as one group. */
   reannounceAll(): void {
-    for (const t of [...this.entries.keys()]) this.announce(t);
+    this.announceMany([...this.groups.keys()]);
   }
 
   /** Stops announcing `ip`. */
   withdraw(ip: string): void {
-    const t = canonicalIPv6(ip, 'ip');
-    this.stop(t);
-    this.entries.delete(t);
+    this.cancel(canonicalIPv6(ip, 'ip'));
   }
 
   /** Addresses currently announced. */
   addresses(): string[] {
-    return [...this.entries.keys()];
+    return [...this.groups.keys()];
   }
 
-  private stop(t: string): void {
-    const e = this.entries.get(t);
-    if (!e) return;
-    if (e.burst) clearInterval(e.burst);
-    if (e.refresh) clearInterval(e.refresh);
+  private cancel(t: string): void {
+    const g = this.groups.get(t);
+    if (!g) return;
+    this.groups.delete(t);
+    g.ips.delete(t);
+    if (g.ips.size === 0) {
+      if (g.burst) clearInterval(g.burst);
+      if (g.refresh) clearInterval(g.refresh);
+    }
   }
 
   /** Stops every timer. */
   close(): void {
-    for (const t of this.entries.keys()) this.stop(t);
-    this.entries.clear();
+    for (const t of [...this.groups.keys()]) this.cancel(t);
   }
 }

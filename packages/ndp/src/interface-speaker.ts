@@ -3,7 +3,7 @@
  * interface's life (down/up, deletion, re-creation with a new ifindex or MAC, MAC change).
  */
 import { EventEmitter } from 'eventemitter3';
-import { ETH_P_IPV6, InterfaceFollower, PacketSocket, icmpv6NsFilter, type InterfaceInfo } from '@lbkit/afpacket';
+import { ETH_P_IPV6, InterfaceFollower, NativeResponder, PacketSocket, icmpv6NsFilter, type InterfaceInfo } from '@lbkit/afpacket';
 import { canonicalIPv6, eui64LinkLocal } from './codec/addr.js';
 import { fromPacketSocket } from './afpacket-adapter.js';
 import { linkLocalOf, type AnnouncerOptions } from './announcer.js';
@@ -24,8 +24,14 @@ export interface NdpInterfaceSpeakerOptions extends Pick<AnnouncerOptions, 'inte
   mac?: string | ((ifname: string) => string | undefined);
   /** IPv6 source of unsolicited NAs. Default: the interface's link-local address, else the EUI-64 one of the MAC. */
   linkLocal?: string | ((ifname: string) => string | undefined);
-  /** Transport factory (tests); default: `PacketSocket` for EtherType IPv6 with afpacket's NS filter. */
+  /**
+   * Transport factory (tests); its frames are answered in JavaScript. Default: the native fast path
+   * (afpacket's `NativeResponder`: BPF filter built from the owned targets, NAs written by a native
+   * thread, unsolicited NAs sent in batches).
+   */
   openTransport?: (ifname: string) => NdpTransport & { close(): void };
+  /** Without `openTransport`: false selects the JavaScript responder over a plain `PacketSocket` (default true: native). */
+  native?: boolean;
   /** Reads the interface's state (default `interfaceInfo` of @lbkit/afpacket); tests pass a fake. */
   readInterface?: (ifname: string) => InterfaceInfo | undefined;
 }
@@ -50,13 +56,20 @@ export interface NdpInterfaceSpeakerEvents {
   error: (err: Error) => void;
 }
 
-const ZERO_STATS = (): NdpResponderStats => ({ answered: 0, ignored: 0, malformed: 0, other: 0 });
+const ZERO_STATS = (): NdpResponderStats => ({ answered: 0, ignored: 0, malformed: 0, other: 0, wrongGroup: 0, drainReplied: 0, drainIgnored: 0 });
 
 /** What is opened per socket: the transport, the inner speaker on it and the MAC it uses. */
 interface Session {
   speaker: NdpSpeaker;
   transport: NdpTransport & { close(): void };
   mac: string;
+  native?: NativeResponder;
+}
+
+/** Native counters in the shape of {@link NdpResponderStats}. */
+function nativeStats(n: NativeResponder): NdpResponderStats {
+  const s = n.stats();
+  return { answered: s.replied, ignored: s.ignored + s.notOwned, malformed: s.malformed, other: 0, wrongGroup: s.wrongGroup, drainReplied: s.drainReplied, drainIgnored: s.drainIgnored };
 }
 
 /**
@@ -70,6 +83,7 @@ interface Session {
 export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents> {
   private readonly follower: InterfaceFollower<Session>;
   private readonly ips = new Set<string>();
+  private readonly draining = new Set<string>();
   private readonly counters: NdpResponderStats = ZERO_STATS();
   private closed = false;
 
@@ -120,8 +134,19 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
   private open(mac: string): Session {
     const ifname = this.opts.ifname;
     let transport: NdpTransport & { close(): void };
+    let native: NativeResponder | undefined;
     if (this.opts.openTransport) transport = this.opts.openTransport(ifname);
-    else {
+    else if (this.opts.native !== false) {
+      const r = (native = NativeResponder.open({ ifname, family: 6, mac }));
+      transport = {
+        send: (f) => r.send(f),
+        sendBatch: (f: Buffer, len: number) => r.sendBatch(f, len),
+        onFrame: () => {}, // answering is native
+        addMembership: (m) => r.addMembership(m),
+        dropMembership: (m) => r.dropMembership(m),
+        close: () => r.close(),
+      } as NdpTransport & { close(): void };
+    } else {
       const sock = PacketSocket.open({ ifname, protocol: ETH_P_IPV6, filter: icmpv6NsFilter() });
       sock.on('error', (e) => this.emitError(e));
       transport = Object.assign(fromPacketSocket(sock), { close: () => sock.close() });
@@ -136,9 +161,11 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
         ...(this.opts.refreshMs !== undefined ? { refreshMs: this.opts.refreshMs } : {}),
         onError: (e) => this.emitError(e),
         onSent: (ip) => this.emit('na', ip),
+        ...(native ? { table: native } : {}),
       });
-      for (const ip of this.ips) speaker.responder.add(ip); // joins the solicited-node groups on this socket
-      return { speaker, transport, mac };
+      speaker.responder.addMany([...this.ips, ...this.draining]); // joins the solicited-node groups on this socket
+      speaker.responder.drainMany(this.draining);
+      return { speaker, transport, mac, ...(native ? { native } : {}) };
     } catch (err) {
       transport.close();
       throw err;
@@ -148,7 +175,8 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
   /** Closes the current socket, keeping the VIPs and the cumulative counters. */
   private drop(c: Session | undefined): void {
     if (!c) return;
-    for (const k of Object.keys(this.counters) as (keyof NdpResponderStats)[]) this.counters[k] += c.speaker.responder.stats[k];
+    const n = c.native?.isOpen ? nativeStats(c.native) : undefined;
+    for (const k of Object.keys(this.counters) as (keyof NdpResponderStats)[]) this.counters[k] += c.speaker.responder.stats[k] + (n?.[k] ?? 0);
     c.speaker.close();
     try {
       c.transport.close();
@@ -160,7 +188,7 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
   private reannounce(): void {
     const s = this.cur?.speaker;
     if (!s) return;
-    for (const ip of this.ips) s.announce(ip); // responder.add is idempotent: no second join
+    s.announceMany(this.ips); // responder.add is idempotent: no second join
     if (this.ips.size > 0) this.emit('reannounced', [...this.ips]);
   }
 
@@ -173,22 +201,68 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
 
   /** Takes `ip`: answer its NS and send unsolicited NAs (now if the link is usable, else when it comes up). Throws only for an invalid address. */
   announce(ip: string): void {
-    const t = canonicalIPv6(ip, 'ip');
-    this.ips.add(t);
+    this.announceMany([ip]);
+  }
+
+  /**
+   * Takes every address of `ips` at once: one table (and kernel filter) update and one batch of
+   * unsolicited NAs now and per repeat. A draining address becomes owned again. With
+   * `gratuitous: false` only the answering starts. Throws for an invalid address before changing anything.
+   */
+  announceMany(ips: Iterable<string>, opts: { gratuitous?: boolean } = {}): void {
+    const list = [...new Set([...ips].map((ip) => canonicalIPv6(ip, 'ip')))];
+    const fresh = list.filter((t) => !this.ips.has(t));
+    for (const t of list) {
+      this.ips.add(t);
+      this.draining.delete(t);
+    }
     const s = this.cur?.speaker;
     if (s) {
-      if (this.follower.usable) s.announce(t);
-      else s.responder.add(t);
+      if (this.follower.usable && opts.gratuitous !== false) s.announceMany(list);
+      else s.responder.addMany(list);
     }
-    this.emit('announced', t);
+    for (const t of opts.gratuitous === false ? list : fresh.length < list.length ? fresh : list) this.emit('announced', t);
+  }
+
+  /**
+   * Drain window: stop the unsolicited NAs for `ips` and answer them only to unicast NS (NUD probes
+   * from clients that still send to our MAC), never on the solicited-node group, until
+   * {@link withdraw}. Addresses not owned are ignored.
+   */
+  drain(ips: Iterable<string>): void {
+    const list = [...ips].map((ip) => canonicalIPv6(ip, 'ip')).filter((t) => this.ips.has(t));
+    for (const t of list) {
+      this.ips.delete(t);
+      this.draining.add(t);
+    }
+    this.cur?.speaker.drain(list);
   }
 
   /** Gives `ip` up: stop answering and announcing (leaves its group when no other VIP needs it). */
   withdraw(ip: string): void {
-    const t = canonicalIPv6(ip, 'ip');
-    if (!this.ips.delete(t)) return;
-    this.cur?.speaker.withdraw(t);
-    this.emit('withdrawn', t);
+    this.withdrawMany([ip]);
+  }
+
+  /** Gives every address of `ips` up (owned or draining). */
+  withdrawMany(ips: Iterable<string>): void {
+    const gone: string[] = [];
+    for (const ip of ips) {
+      const t = canonicalIPv6(ip, 'ip');
+      const was = this.ips.delete(t);
+      if (this.draining.delete(t) || was) gone.push(t);
+    }
+    this.cur?.speaker.withdrawMany(gone);
+    for (const t of gone) this.emit('withdrawn', t);
+  }
+
+  /** Addresses in their drain window. */
+  drainingAddresses(): string[] {
+    return [...this.draining];
+  }
+
+  /** The native fast path of the open session (undefined with a custom or JavaScript transport). */
+  get fastPath(): NativeResponder | undefined {
+    return this.cur?.native;
   }
 
   /** VIPs owned (kept while the interface is absent). */
@@ -220,7 +294,8 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
   stats(): NdpResponderStats {
     const out = { ...this.counters };
     const s = this.cur?.speaker.responder.stats;
-    if (s) for (const k of Object.keys(out) as (keyof NdpResponderStats)[]) out[k] += s[k];
+    const n = this.cur?.native?.isOpen ? nativeStats(this.cur.native) : undefined;
+    if (s) for (const k of Object.keys(out) as (keyof NdpResponderStats)[]) out[k] += s[k] + (n?.[k] ?? 0);
     return out;
   }
 

@@ -1,6 +1,6 @@
 /** NdpSpeaker: announce/withdraw IPv6 VIPs on one interface (responder + unsolicited announcer). */
 import { canonicalIPv6 } from './codec/addr.js';
-import { NdpResponder } from './responder.js';
+import { NdpResponder, type NdpResponderOptions } from './responder.js';
 import { UnsolicitedAnnouncer, type AnnouncerOptions } from './announcer.js';
 import type { NdpTransport } from './transport.js';
 
@@ -12,6 +12,8 @@ export interface NdpSpeakerOptions extends Omit<AnnouncerOptions, 'transport' | 
   mac: string;
   /** Link-local source for unsolicited NAs (string or getter). */
   linkLocal: string | (() => string);
+  /** Native fast path the responder mirrors its table to (see {@link NdpResponderOptions.table}). */
+  table?: NdpResponderOptions['table'];
 }
 
 /** One interface's NDP speaker: answers NS for, and announces, the VIPs it owns. */
@@ -24,24 +26,46 @@ export class NdpSpeaker {
 
   /** @param opts transport, MAC, link-local address and announcer timing */
   constructor(opts: NdpSpeakerOptions) {
-    this.responder = new NdpResponder({ transport: opts.transport, mac: opts.mac });
+    this.responder = new NdpResponder({ transport: opts.transport, mac: opts.mac, ...(opts.table ? { table: opts.table } : {}) });
     this.announcer = new UnsolicitedAnnouncer(opts);
   }
 
   /** Takes `ip`: answer its NS and send unsolicited NAs. */
   announce(ip: string): void {
-    const t = canonicalIPv6(ip, 'ip');
-    this.owned.add(t);
-    this.responder.add(t);
-    this.announcer.announce(t);
+    this.announceMany([ip]);
+  }
+
+  /** Takes every address of `ips`: one table update, one batch of NAs now and per repeat. */
+  announceMany(ips: Iterable<string>): void {
+    const list = [...ips].map((ip) => canonicalIPv6(ip, 'ip'));
+    for (const t of list) this.owned.add(t);
+    this.responder.addMany(list);
+    this.announcer.announceMany(list);
+  }
+
+  /** Drain window for `ips`: no more unsolicited NAs; answer unicast (NUD) NS only. */
+  drain(ips: Iterable<string>): void {
+    const list = [...ips].map((ip) => canonicalIPv6(ip, 'ip')).filter((t) => this.owned.has(t));
+    for (const t of list) {
+      this.owned.delete(t);
+      this.announcer.withdraw(t);
+    }
+    this.responder.drainMany(list);
   }
 
   /** Gives `ip` up: stop answering and announcing. */
   withdraw(ip: string): void {
-    const t = canonicalIPv6(ip, 'ip');
-    this.owned.delete(t);
-    this.responder.remove(t);
-    this.announcer.withdraw(t);
+    this.withdrawMany([ip]);
+  }
+
+  /** Gives every address of `ips` up (owned or draining). */
+  withdrawMany(ips: Iterable<string>): void {
+    const list = [...ips].map((ip) => canonicalIPv6(ip, 'ip'));
+    for (const t of list) {
+      this.owned.delete(t);
+      this.announcer.withdraw(t);
+    }
+    this.responder.removeMany(list);
   }
 
   /**

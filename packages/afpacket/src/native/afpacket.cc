@@ -243,6 +243,12 @@ class Socket : public Napi::ObjectWrap<Socket> {
 
 }  // namespace
 
-Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return Socket::Init(env, exports); }
+void InitResponder(Napi::Env env, Napi::Object exports);  // responder.cc
+
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
+  Socket::Init(env, exports);
+  InitResponder(env, exports);
+  return exports;
+}
 
 NODE_API_MODULE(afpacket, InitAll)

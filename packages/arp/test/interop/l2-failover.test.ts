@@ -69,13 +69,17 @@ print(len(bad))
     const n = Number((await sh('/usr/bin/python3', ['-c', py], { ns: lab.client, timeoutMs: 60_000 })).trim());
     expect(n).toBe(7);
     let stats = before;
-    for (let i = 0; i < 100 && stats.malformed < before.malformed + n; i++) {
+    // The three truncated frames end before the target address (offset 38), which the kernel filter
+    // built from the owned VIPs reads: the kernel drops them. The four with a bad header reach the
+    // native decoder and are counted.
+    const counted = n - 3;
+    for (let i = 0; i < 100 && stats.malformed < before.malformed + counted; i++) {
       await sleep(50);
       stats = JSON.parse((await s2.cmd('stats', /^stats /)).slice(6)) as typeof before;
     }
     await sleep(300);
     stats = JSON.parse((await s2.cmd('stats', /^stats /)).slice(6)) as typeof before;
-    expect(stats.malformed - before.malformed).toBeGreaterThanOrEqual(n);
+    expect(stats.malformed - before.malformed).toBeGreaterThanOrEqual(counted);
     expect(stats.malformed - before.malformed).toBeLessThanOrEqual(n + 6);
     expect(stats.replied).toBe(before.replied);
     const out = (await sh('arping', ['-c', '1', '-w', '4', '-I', 'eth0', VIP], { ns: lab.client }).catch((e: Error) => e.message)).toLowerCase();

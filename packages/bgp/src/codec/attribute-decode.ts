@@ -1,9 +1,13 @@
 /**
  * Decoding of the path attribute list with RFC 7606 error handling. Session resets throw a
  * NotificationError: duplicate MP_REACH/MP_UNREACH (3/1), an unrecognized well-known attribute
- * (3/2), broken MP attributes (3/4 flags, 3/9), and an attribute-length overrun before any MP
- * attribute was found (3/1: the MP NLRI cannot be located, so treat-as-withdraw is not possible).
- * Everything else is collected as treat-as-withdraw or attribute-discard errors.
+ * (3/2), broken MP attributes (3/4 flags, 3/9), and an MP_REACH/MP_UNREACH whose own length runs
+ * past the attribute list (3/5: its NLRI cannot be located, so treat-as-withdraw is impossible).
+ * Every other framing error (RFC 7606 §4: the last attribute's length runs past the list, or 1–3
+ * stray bytes too short for an attribute header) is treat-as-withdraw; the NLRI field is found
+ * through the Total Path Attribute Length. Everything else is collected as treat-as-withdraw or
+ * attribute-discard errors. Each value is decoded from a view bounded by its declared length, and
+ * the list from a view bounded by the Total Path Attribute Length, so nothing is read past them.
  */
 import * as asPath from './as-path.js';
 import { copyBytes } from './bytes.js';
@@ -126,27 +130,38 @@ const DISCARD_TYPES = new Set<number>([AttrType.ATOMIC_AGGREGATE, AttrType.AGGRE
 const KNOWN_FLAGS = new Map<number, number>(Object.values(ATTRIBUTES).map((a) => [a.code, a.flags]));
 
 /**
- * Decodes the attributes in `buf[start, end)`. `as4` says whether 4-octet AS numbers were
- * negotiated. Duplicates of attributes other than MP_REACH/MP_UNREACH are discarded.
+ * Decodes the attributes in `list[start, end)`. `as4` says whether 4-octet AS numbers were
+ * negotiated; `ibgp` whether the peer is internal (`false`: external, so LOCAL_PREF is discarded per
+ * RFC 7606 §7.5; undefined: unknown, LOCAL_PREF is kept). Duplicates of attributes other than
+ * MP_REACH/MP_UNREACH are discarded.
  */
-export function decodeAttributes(buf: Buffer, start: number, end: number, as4: boolean): DecodedAttributes {
+export function decodeAttributes(list: Buffer, start: number, end: number, as4: boolean, ibgp?: boolean): DecodedAttributes {
   const attributes: PathAttribute[] = [];
   const errors: AttributeError[] = [];
   const seen = new Set<number>();
-  let sawMp = false;
-  let p = start;
-  while (p < end) {
+  // A view bounded by the declared list length: no read can reach the NLRI that follows.
+  const buf = list.subarray(start, end);
+  const n = buf.length;
+  let p = 0;
+  while (p < n) {
     const flags = buf[p]!;
     const ext = (flags & AttrFlag.EXTENDED_LENGTH) !== 0;
     const hl = ext ? 4 : 3;
-    const code = end - p >= 2 ? buf[p + 1]! : 0;
-    const len = end - p < hl ? -1 : ext ? buf.readUInt16BE(p + 2) : buf[p + 2]!;
-    if (len < 0 || p + hl + len > end) {
-      // RFC 7606 §4: treat-as-withdraw, but §3 (last paragraph) requires the MP attributes to have been
-      // parsed for that; when none was found yet one may be hidden in what is lost: session reset.
-      const reason = len < 0 ? 'path attributes: truncated attribute header' : `${attributeName(code)}: length ${len} overruns the path attributes`;
-      if (!sawMp) fail(`UPDATE ${reason}`, 3, 1);
-      errors.push({ action: 'treat-as-withdraw', subcode: 1, attribute: len < 0 ? 0 : code, reason });
+    const code = n - p >= 2 ? buf[p + 1]! : 0;
+    if (n - p < hl) {
+      // RFC 7606 §4, second case: 1–3 stray bytes cannot hold an attribute (so no MP attribute is
+      // hidden in them): treat-as-withdraw, the NLRI field is located by the total length.
+      errors.push({ action: 'treat-as-withdraw', subcode: 1, attribute: 0, reason: `path attributes: ${n - p} stray byte(s) after the last attribute`, data: copyBytes(buf, p, n) });
+      break;
+    }
+    const len = ext ? buf.readUInt16BE(p + 2) : buf[p + 2]!;
+    if (p + hl + len > n) {
+      const reason = `${attributeName(code)}: length ${len} runs past the path attributes by ${p + hl + len - n} byte(s)`;
+      // An MP attribute cut short hides its own NLRI: treat-as-withdraw cannot locate them (RFC 7606
+      // §3, last paragraph), so the session is reset with Attribute Length Error (RFC 4271 §6.3).
+      if (code === AttrType.MP_REACH_NLRI || code === AttrType.MP_UNREACH_NLRI) fail(`UPDATE ${reason}`, 3, 5, copyBytes(buf, p, n));
+      // RFC 7606 §4, first case: the last attribute overruns the list: treat-as-withdraw.
+      errors.push({ action: 'treat-as-withdraw', subcode: 5, attribute: code, reason, data: copyBytes(buf, p, n) });
       break;
     }
     const vs = p + hl;
@@ -169,7 +184,11 @@ export function decodeAttributes(buf: Buffer, start: number, end: number, as4: b
         attributes.push(a);
         continue;
       }
-      if (isMp) sawMp = true;
+      if (code === AttrType.LOCAL_PREF && ibgp === false) {
+        // RFC 7606 §7.5: LOCAL_PREF from an external peer is discarded, malformed or not.
+        const bad = len !== 4 ? `length ${len}, ` : '';
+        throw new Problem('attribute-discard', len !== 4 ? 5 : 0, `LOCAL_PREF: ${bad}received from an external peer, discarded (RFC 7606 §7.5)`);
+      }
       if ((flags & 0xc0) !== expected) {
         const reason = `${attributeName(code)}: flags 0x${flags.toString(16)} conflict with the required 0x${expected.toString(16)}`;
         if (isMp) fail(`UPDATE ${reason}`, 3, 4, copyBytes(whole, 0, whole.length));

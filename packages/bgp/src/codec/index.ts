@@ -69,7 +69,7 @@ export interface DecodeOptions {
   as4?: boolean;
   /** Largest message accepted: 4096 (default) or 65535 after RFC 8654 extended messages. */
   maxLength?: number;
-  /** iBGP session: LOCAL_PREF is mandatory in UPDATEs. */
+  /** `true`: iBGP, LOCAL_PREF is mandatory in UPDATEs; `false`: eBGP, LOCAL_PREF is discarded (RFC 7606 §7.5). */
   ibgp?: boolean;
 }
 

@@ -135,10 +135,12 @@ export function decodeBody(body: Uint8Array): OpenMessage {
     if (vs + l > end) fail(`OPEN: optional parameter ${t} of length ${l} overruns`, 2, 0);
     if (t !== 2) fail(`OPEN: optional parameter type ${t} is not supported (only capabilities)`, 2, 4);
     paramCount++;
-    let q = vs;
+    // Capabilities are decoded from a view bounded by the parameter's declared length.
+    const pv = b.subarray(vs, vs + l);
+    let q = 0;
     let inParam = 0;
-    while (q < vs + l) {
-      const r = capability.decode(b, q, vs + l);
+    while (q < l) {
+      const r = capability.decode(pv, q, l);
       capabilities.push(r.capability);
       q += r.bytes;
       inParam++;

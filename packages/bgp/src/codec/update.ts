@@ -1,7 +1,8 @@
 /**
  * UPDATE message (RFC 4271 §4.3): withdrawn routes, path attributes, NLRI; many prefixes per
- * message. Decoding follows RFC 7606: structural errors throw a NotificationError (3/1 lengths,
- * 3/10 bad prefixes in the withdrawn/NLRI fields, plus the session resets of the attribute list),
+ * message. Decoding follows RFC 7606: structural errors throw a NotificationError (3/1 when the
+ * withdrawn or total attribute length overruns the message, 3/10 bad prefixes in the withdrawn/NLRI
+ * fields, plus the session resets of the attribute list),
  * attribute errors come back as `errors` with `treatAsWithdraw` set when the announced routes must
  * be handled as withdrawn. Also: End-of-RIB (RFC 4724 §2) and the RFC 6793 AS path of an UPDATE.
  */
@@ -35,7 +36,10 @@ export interface UpdateMessage {
 export interface UpdateOptions extends AttributeOptions {
   /** Largest message (4096; 65535 with RFC 8654). Encoding fails beyond it. */
   maxLength?: number;
-  /** Decoding only: the session is iBGP, so LOCAL_PREF is mandatory (RFC 4271 §5.1.5). */
+  /**
+   * Decoding only: `true` — the session is iBGP, so LOCAL_PREF is mandatory (RFC 4271 §5.1.5);
+   * `false` — eBGP, so a LOCAL_PREF is discarded (RFC 7606 §7.5); undefined — unknown, kept as sent.
+   */
   ibgp?: boolean;
 }
 
@@ -90,9 +94,10 @@ export function decodeBody(body: Uint8Array, opts: UpdateOptions = {}): UpdateMe
   const al = b.readUInt16BE(2 + wl);
   const aStart = 4 + wl;
   if (aStart + al > b.length) fail(`UPDATE: total path attribute length ${al} overruns the message`, 3, 1);
-  const withdrawn = prefix.decodeList(b, 2, 2 + wl, 1, 'UPDATE withdrawn routes', 3, 10, []);
-  const nlri = prefix.decodeList(b, aStart + al, b.length, 1, 'UPDATE NLRI', 3, 10, []);
-  const { attributes, errors } = decodeAttributes(b, aStart, aStart + al, opts.as4 ?? true);
+  // Each field is decoded from a view bounded by its declared length.
+  const withdrawn = prefix.decodeList(b.subarray(2, 2 + wl), 0, wl, 1, 'UPDATE withdrawn routes', 3, 10, []);
+  const nlri = prefix.decodeList(b.subarray(aStart + al), 0, b.length - aStart - al, 1, 'UPDATE NLRI', 3, 10, []);
+  const { attributes, errors } = decodeAttributes(b, aStart, aStart + al, opts.as4 ?? true, opts.ibgp);
   const m: UpdateMessage = { type: 'update', withdrawn, attributes, nlri };
   const has = (t: PathAttribute['type']) => attributes.some((a) => a.type === t);
   const failed = (code: number) => errors.some((e) => e.attribute === code);

@@ -24,7 +24,7 @@ export interface ConnectionHooks {
   /** Opens the outgoing TCP connection (FSM action `connect`). */
   dial(): net.Socket;
   /** Fields of our OPEN besides the hold time. */
-  openParams(): { asn: number; bgpId: number; families: string[]; gracefulRestart?: { restartTime: number } | undefined };
+  openParams(): { asn: number; bgpId: number; families: string[]; gracefulRestart?: { restartTime: number } | undefined; as4?: boolean | undefined };
   /** Called for every state change. */
   onState(c: Connection, from: BgpState, to: BgpState): void;
   /** Called before an OPEN is fed to the FSM; return false to drop it (collision handled elsewhere). */
@@ -37,6 +37,8 @@ export interface ConnectionHooks {
   /** Counts every message in/out. */
   onMessage(c: Connection, dir: 'in' | 'out', type: number): void;
   onError(c: Connection, err: Error): void;
+  /** Our addresses besides the socket's local one (e.g. a configured IPv6 next hop): received routes with these next hops are ignored. */
+  ownAddresses?(c: Connection): string[];
 }
 
 /** One TCP connection (or connection attempt) of a peer, with its own FSM and timers. */
@@ -56,6 +58,11 @@ export class Connection {
     readonly inbound = false,
   ) {
     this.fsm = new BgpFsm(config);
+  }
+
+  /** Both sides advertised the 4-octet AS capability (RFC 6793): AS numbers in AS_PATH take 4 octets. */
+  get as4(): boolean {
+    return (this.fsm.peerOpen?.capabilities.includes(65) ?? false) && this.hooks.openParams().as4 !== false;
   }
 
   /** Current FSM state. */
@@ -222,8 +229,11 @@ export class Connection {
           this.dispatch({ type: 'UpdateMsg' }); // FSM error 5/x
           return;
         }
-        const as4 = this.fsm.peerOpen?.capabilities.includes(65) ?? false;
-        this.pendingUpdate = decodeUpdate(body, as4);
+        const as4 = this.as4;
+        const ibgp = this.fsm.config.localAsn === this.fsm.config.peerAsn;
+        const own = this.hooks.ownAddresses?.(this) ?? [];
+        const local = this.socket?.localAddress;
+        this.pendingUpdate = decodeUpdate(body, as4, { ibgp, ownAddresses: local ? [local, ...own] : own });
         this.dispatch({ type: 'UpdateMsg' });
         return;
       }

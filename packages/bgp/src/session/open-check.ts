@@ -1,4 +1,8 @@
-/** Validation of a received OPEN against the local configuration (RFC 4271 §6.2, RFC 6793, RFC 6286). */
+/**
+ * Validation of a received OPEN against the local configuration (RFC 4271 §6.2, RFC 6793, RFC 6286).
+ * A peer without the 4-octet AS capability is accepted whatever our AS (RFC 6793 §4.2); one whose
+ * configured AS needs 4 octets must then present it, which it cannot (AS_TRANS ≠ the AS): 2/2.
+ */
 import type { NotificationInfo } from './fsm.js';
 
 /** What the FSM needs to know about a received OPEN. */
@@ -36,10 +40,8 @@ export function validateOpen(
   if (asn !== cfg.peerAsn || (open.asn4 !== undefined && open.asn4 > 0xffff && open.myAsn !== 23456)) {
     return { notification: { code: 2, subcode: 2 }, reason: `peer AS ${asn}, expected ${cfg.peerAsn}` };
   }
-  if (cfg.localAsn > 0xffff && open.asn4 === undefined) {
-    // We have a 4-octet AS and the peer cannot carry it: RFC 6793 leaves this to AS_TRANS, we refuse.
-    return { notification: { code: 2, subcode: 7, data: Uint8Array.of(65, 4, 0, 0, 0, 0) }, reason: 'peer lacks 4-octet AS' };
-  }
+  // A 4-octet local AS with a peer lacking capability 65 is fine (RFC 6793 §4.2): our OPEN carries
+  // AS_TRANS and the session sends AS_PATH with AS_TRANS plus AS4_PATH (see `commonAttributes`).
   if (open.bgpId === 0 || open.bgpId === 0xffffffff || (asn === cfg.localAsn && open.bgpId === cfg.localId)) {
     return { notification: { code: 2, subcode: 3 }, reason: `bad BGP identifier ${open.bgpId >>> 0}` };
   }

@@ -9,7 +9,7 @@ import { asns } from '../codec/as-path.js';
 import { attributeName, type PathAttribute } from '../codec/attributes.js';
 import { formatLargeCommunity, parseCommunity, parseExtendedCommunity, parseLargeCommunity } from '../codec/communities.js';
 import { HEADER_LENGTH, MAX_MESSAGE } from '../codec/constants.js';
-import { ipBytes } from '../codec/ip.js';
+import { bytesToIp, ipBytes } from '../codec/ip.js';
 import * as prefix from '../codec/prefix.js';
 import * as update from '../codec/update.js';
 
@@ -123,30 +123,57 @@ function pack(prefixes: string[], room: number, emit: (start: number, end: numbe
   if (prefixes.length > start) emit(start, prefixes.length);
 }
 
-/** Encodes announcements of `prefixes` (one family, identical attributes) into as few UPDATEs as fit. */
-export function encodeAnnounce(prefixes: string[], a: RouteAttributes, ctx: EncodeContext): Buffer[] {
-  if (!prefixes.length) return [];
+/** How announcements of one attribute set are laid out: the attributes around the NLRI and the NLRI room. */
+interface AnnounceLayout {
+  /** Classic NLRI (IPv4 with an IPv4 next hop) or MP_REACH_NLRI. */
+  classic: boolean;
+  /** Attributes of a classic UPDATE, or those following MP_REACH. */
+  attributes: PathAttribute[];
+  nextHop: string;
+  afi: number;
+  /** Bytes of NLRI one UPDATE holds. */
+  room: number;
+}
+
+function layout(v4: boolean, a: RouteAttributes, ctx: EncodeContext, what: string): AnnounceLayout {
   const max = ctx.maxMessage ?? MAX_MESSAGE;
   const opts = { as4: ctx.as4, maxLength: max };
   const common = commonAttributes(a, ctx);
-  const v4 = isV4Prefix(prefixes[0]!);
   const nh = a.nextHop ?? (v4 ? ctx.nextHop4 : ctx.nextHop6);
-  if (!nh) throw new Error(`no next hop for ${prefixes[0]} (set attributes.nextHop or the peer's nextHop6)`);
-  const out: Buffer[] = [];
+  if (!nh) throw new Error(`no next hop for ${what} (set attributes.nextHop or the peer's nextHop6)`);
   if (v4 && isIPv4(nh)) {
     const attributes: PathAttribute[] = [common[0]!, common[1]!, { type: 'next-hop', address: nh }, ...common.slice(2)];
-    const room = max - HEADER_LENGTH - 4 - update.attributesLength(attributes, opts);
-    pack(prefixes, room, (s, e) => out.push(update.encode({ type: 'update', withdrawn: [], attributes, nlri: prefixes.slice(s, e) }, undefined, 0, opts)));
-    return out;
+    return { classic: true, attributes, nextHop: nh, afi: 1, room: max - HEADER_LENGTH - 4 - update.attributesLength(attributes, opts) };
   }
   // RFC 7606 §5.1: MP_REACH_NLRI first. Room: the MP attribute may need a 2-byte length.
-  const afi = v4 ? 1 : 2;
-  const nhLen = ipBytes(nh).length;
   // MP_REACH: attribute header (2-byte length) 4, AFI 2, SAFI 1, next-hop length 1, next hop, reserved 1.
-  const room = max - HEADER_LENGTH - 4 - update.attributesLength(common, opts) - (4 + 2 + 1 + 1 + nhLen + 1);
-  pack(prefixes, room, (s, e) => {
-    const mp: PathAttribute = { type: 'mp-reach', afi, safi: 1, nextHop: nh, nlri: prefixes.slice(s, e) };
-    out.push(update.encode({ type: 'update', withdrawn: [], attributes: [mp, ...common], nlri: [] }, undefined, 0, opts));
+  const room = max - HEADER_LENGTH - 4 - update.attributesLength(common, opts) - (4 + 2 + 1 + 1 + ipBytes(nh).length + 1);
+  return { classic: false, attributes: common, nextHop: nh, afi: v4 ? 1 : 2, room };
+}
+
+/** Bytes of NLRI that one UPDATE announcing routes of this family with these attributes holds. */
+export function announceRoom(v4: boolean, a: RouteAttributes, ctx: EncodeContext): number {
+  return layout(v4, a, ctx, v4 ? 'an IPv4 route' : 'an IPv6 route').room;
+}
+
+/** Bytes of withdrawn prefixes one UPDATE holds (classic withdrawn field for IPv4, MP_UNREACH for IPv6). */
+export function withdrawRoom(v4: boolean, maxMessage = MAX_MESSAGE): number {
+  return v4 ? maxMessage - HEADER_LENGTH - 4 : maxMessage - HEADER_LENGTH - 4 - (4 + 2 + 1);
+}
+
+/** Encodes announcements of `prefixes` (one family, identical attributes) into as few UPDATEs as fit. */
+export function encodeAnnounce(prefixes: string[], a: RouteAttributes, ctx: EncodeContext): Buffer[] {
+  if (!prefixes.length) return [];
+  const opts = { as4: ctx.as4, maxLength: ctx.maxMessage ?? MAX_MESSAGE };
+  const l = layout(isV4Prefix(prefixes[0]!), a, ctx, prefixes[0]!);
+  const out: Buffer[] = [];
+  pack(prefixes, l.room, (s, e) => {
+    const nlri = prefixes.slice(s, e);
+    if (l.classic) out.push(update.encode({ type: 'update', withdrawn: [], attributes: l.attributes, nlri }, undefined, 0, opts));
+    else {
+      const mp: PathAttribute = { type: 'mp-reach', afi: l.afi, safi: 1, nextHop: l.nextHop, nlri };
+      out.push(update.encode({ type: 'update', withdrawn: [], attributes: [mp, ...l.attributes], nlri: [] }, undefined, 0, opts));
+    }
   });
   return out;
 }
@@ -157,12 +184,12 @@ export function encodeWithdraw(prefixes: string[], maxMessage = MAX_MESSAGE): Bu
   const out: Buffer[] = [];
   const opts = { maxLength: maxMessage };
   if (isV4Prefix(prefixes[0]!)) {
-    pack(prefixes, maxMessage - HEADER_LENGTH - 4, (s, e) =>
+    pack(prefixes, withdrawRoom(true, maxMessage), (s, e) =>
       out.push(update.encode({ type: 'update', withdrawn: prefixes.slice(s, e), attributes: [], nlri: [] }, undefined, 0, opts)),
     );
     return out;
   }
-  pack(prefixes, maxMessage - HEADER_LENGTH - 4 - (4 + 2 + 1), (s, e) =>
+  pack(prefixes, withdrawRoom(false, maxMessage), (s, e) =>
     out.push(
       update.encode({ type: 'update', withdrawn: [], attributes: [{ type: 'mp-unreach', afi: 2, safi: 1, withdrawn: prefixes.slice(s, e) }], nlri: [] }, undefined, 0, opts),
     ),
@@ -174,6 +201,16 @@ export function encodeWithdraw(prefixes: string[], maxMessage = MAX_MESSAGE): Bu
 export function encodeEndOfRib(family: string): Buffer {
   const [afi, safi] = family.split('/').map(Number) as [number, number];
   return update.encode(update.endOfRib(afi, safi));
+}
+
+/** One text form per address (IPv4-mapped IPv6 unmapped, IPv6 canonical). */
+function canonicalIp(a: string): string {
+  const u = a.startsWith('::ffff:') && isIPv4(a.slice(7)) ? a.slice(7) : a;
+  try {
+    return bytesToIp(ipBytes(u));
+  } catch {
+    return u;
+  }
 }
 
 /** A route received from a peer. */
@@ -196,14 +233,28 @@ export interface ReceivedUpdate {
   treatAsWithdraw?: string;
   /** End-of-RIB for this family. */
   endOfRib?: string;
+  /**
+   * Routes ignored because their next hop is one of our own addresses (RFC 4271 §6.3: semantically
+   * incorrect NEXT_HOP, logged and ignored, no NOTIFICATION). They are also listed in `withdrawn`, since
+   * they replace any earlier path of the prefix.
+   */
+  ignored?: { prefix: string; reason: string }[];
+}
+
+/** Session facts the decoding of received UPDATEs depends on. */
+export interface DecodeUpdateContext {
+  /** The peer is internal (`true`) or external (`false`: LOCAL_PREF is discarded, RFC 7606 §7.5). */
+  ibgp?: boolean;
+  /** Our own addresses on this session (local TCP address, configured next hops): such next hops are ignored. */
+  ownAddresses?: readonly string[];
 }
 
 /**
  * Decodes an UPDATE body. Throws a WireError only for the session resets (3/1, 3/2, 3/4 and 3/9 on
  * MP attributes, 3/10); malformed attributes make the update treat-as-withdraw (RFC 7606).
  */
-export function decodeUpdate(body: Buffer, as4: boolean): ReceivedUpdate {
-  const m = update.decodeBody(body, { as4 });
+export function decodeUpdate(body: Buffer, as4: boolean, ctx: DecodeUpdateContext = {}): ReceivedUpdate {
+  const m = update.decodeBody(body, ctx.ibgp === undefined ? { as4 } : { as4, ibgp: ctx.ibgp });
   const u: ReceivedUpdate = { announced: [], withdrawn: m.withdrawn };
   const eor = update.endOfRibFamily(m);
   if (eor) {
@@ -245,6 +296,14 @@ export function decodeUpdate(body: Buffer, as4: boolean): ReceivedUpdate {
     const e = m.errors!.find((x) => x.action === 'treat-as-withdraw')!;
     u.treatAsWithdraw = `malformed ${e.attribute ? attributeName(e.attribute) : 'path attributes'} attribute: ${e.reason}`;
     for (const r of routes) u.withdrawn.push(r.prefix);
+  } else if (ctx.ownAddresses?.length) {
+    const own = new Set(ctx.ownAddresses.map(canonicalIp));
+    for (const r of routes) {
+      if (r.nextHop !== undefined && own.has(canonicalIp(r.nextHop))) {
+        (u.ignored ??= []).push({ prefix: r.prefix, reason: `next hop ${r.nextHop} is our own address (RFC 4271 §6.3)` });
+        u.withdrawn.push(r.prefix);
+      } else u.announced.push(r);
+    }
   } else {
     u.announced = routes;
   }

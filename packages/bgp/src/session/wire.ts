@@ -56,6 +56,8 @@ export interface OpenParams {
   /** `afi/safi` pairs, e.g. `1/1`, `2/1`. */
   families: string[];
   gracefulRestart?: { restartTime: number } | undefined;
+  /** Advertise the 4-octet AS capability (RFC 6793). Default true. */
+  as4?: boolean | undefined;
 }
 
 function family(f: string): { afi: number; safi: number } {
@@ -63,10 +65,11 @@ function family(f: string): { afi: number; safi: number } {
   return { afi, safi };
 }
 
-/** Encodes our OPEN: MP per family, route refresh, 4-octet AS (and GR), in one optional parameter. */
+/** Encodes our OPEN: MP per family, route refresh, 4-octet AS (unless `as4: false`) and GR, in one optional parameter. */
 export function encodeOpen(p: OpenParams): Buffer {
   const caps: Capability[] = p.families.map((f) => ({ type: 'multiprotocol', ...family(f) }));
-  caps.push({ type: 'route-refresh' }, { type: 'as4', asn: p.asn >>> 0 });
+  caps.push({ type: 'route-refresh' });
+  if (p.as4 !== false) caps.push({ type: 'as4', asn: p.asn >>> 0 });
   if (p.gracefulRestart) {
     caps.push({
       type: 'graceful-restart',

@@ -96,9 +96,9 @@ describe('UPDATE: session resets', () => {
   it('3/1: MP_REACH_NLRI twice (RFC 7606 §3.g)', () => {
     expect(notif(upd(body(MPREACH + ORIGIN + ASPATH + MPREACH, '')))).toEqual({ code: 3, subcode: 1 });
   });
-  it('3/1: an attribute overruns the attribute list before MP_REACH could be located (RFC 7606 §4, §5.1)', () => {
-    expect(notif(upd(body('40010900', '')))).toEqual({ code: 3, subcode: 1 });
-    expect(notif(upd(body(ORIGIN + '50', '')))).toEqual({ code: 3, subcode: 1 }); // truncated header
+  it('3/5: MP_REACH_NLRI or MP_UNREACH_NLRI whose length runs past the attribute list (its NLRI cannot be located)', () => {
+    expect(notif(upd(body(ORIGIN + '800e09000201', '')))).toEqual({ code: 3, subcode: 5, data: new Uint8Array(hex('800e09000201')) });
+    expect(notif(upd(body('900f0009000201', '')))).toEqual({ code: 3, subcode: 5, data: new Uint8Array(hex('900f0009000201')) });
   });
   it('3/2: unrecognized well-known attribute, with the attribute as data', () => {
     expect(notif(upd(body(ORIGIN + ASPATH + NH + '40630100')))).toEqual({ code: 3, subcode: 2, data: Uint8Array.of(0x40, 0x63, 1, 0) });
@@ -156,6 +156,17 @@ describe('UPDATE: RFC 7606 treat-as-withdraw', () => {
     // 4-octet path bytes read on a 2-octet session do parse ([0, 64513]); 2-octet bytes on a 4-octet session don't
     taw(ORIGIN + '400204' + '0201' + 'fc01' + NH, 11, /AS_PATH/, { as4: true });
   });
+  it('RFC 7606 §4: the last attribute runs past the list, or 1–3 stray bytes end it; the NLRI is still located', () => {
+    // COMMUNITIES declares 8 bytes, 4 are present: the classic NLRI after the list is withdrawn
+    const a = taw(ORIGIN + ASPATH + NH + 'c00808' + 'fc000064', 5, /COMMUNITIES: length 8 runs past the path attributes by 4/);
+    expect(a.attributes.map((x) => x.type)).toEqual(['origin', 'as-path', 'next-hop']);
+    expect(a.errors![0]!.data).toEqual(new Uint8Array(hex('c00808fc000064')));
+    taw('40010900', 5, /ORIGIN: length 9/, {}, ''); // nothing announced: still no reset
+    for (const stray of ['40', '4001', '9001ff']) {
+      const u = taw(ORIGIN + ASPATH + NH + stray, 1, /stray byte/);
+      expect(u.errors![0]!.data).toEqual(new Uint8Array(hex(stray)));
+    }
+  });
   it('an attribute overrunning the list after MP_REACH was found (RFC 7606 §4)', () => {
     const u = codec.update.decodeBody(body(MPREACH + ORIGIN + '400209' + '0201', ''));
     expect(u.treatAsWithdraw).toBe(true);
@@ -164,6 +175,19 @@ describe('UPDATE: RFC 7606 treat-as-withdraw', () => {
 });
 
 describe('UPDATE: RFC 7606 attribute discard', () => {
+  it('LOCAL_PREF from an external peer (ibgp: false) is discarded, malformed or not (§7.5); iBGP treat-as-withdraw', () => {
+    const bad = codec.update.decodeBody(body(ORIGIN + ASPATH + NH + '4005020000'), { ibgp: false });
+    expect(bad.treatAsWithdraw).toBeUndefined();
+    expect(bad.errors).toMatchObject([{ action: 'attribute-discard', attribute: 5, subcode: 5 }]);
+    expect(bad.attributes.map((a) => a.type)).toEqual(['origin', 'as-path', 'next-hop']);
+    const badFlags = codec.update.decodeBody(body(ORIGIN + ASPATH + NH + 'c00504000000c8'), { ibgp: false });
+    expect(badFlags.treatAsWithdraw).toBeUndefined();
+    const good = codec.update.decodeBody(body(ORIGIN + ASPATH + NH + '400504000000c8'), { ibgp: false });
+    expect(good.errors).toMatchObject([{ action: 'attribute-discard', attribute: 5 }]);
+    expect(good.attributes.some((a) => a.type === 'local-pref')).toBe(false);
+    expect(codec.update.decodeBody(body(ORIGIN + ASPATH + NH + '4005020000'), { ibgp: true }).treatAsWithdraw).toBe(true);
+    expect(codec.update.decodeBody(body(ORIGIN + ASPATH + NH + '400504000000c8'), { ibgp: true }).attributes.at(-1)).toEqual({ type: 'local-pref', value: 200 });
+  });
   const disc = (attrs: string, opts: codec.DecodeOptions = {}) => {
     const u = codec.update.decodeBody(body(ORIGIN + ASPATH + NH + attrs), opts);
     expect(u.treatAsWithdraw).toBeUndefined();

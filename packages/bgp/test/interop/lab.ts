@@ -3,7 +3,8 @@
  * and N node namespaces (10.0.0.1K, fd0a::1K) each running one @lbkit/bgp speaker from the built
  * dist (fixtures/node-speaker.mjs). Everything lives in namespaces named by test-utils Topology.
  */
-import { mkdtempSync, existsSync, chmodSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,4 +145,46 @@ export async function kernelNexthops(ns: string, dst: string): Promise<string[]>
   const out = await sh('ip', [...(v6 ? ['-6'] : []), '-j', 'route', 'show', dst], { ns });
   const routes = JSON.parse(out || '[]') as { gateway?: string; nexthops?: { gateway: string }[] }[];
   return routes.flatMap((r) => (r.nexthops ? r.nexthops.map((n) => n.gateway) : r.gateway ? [r.gateway] : [])).sort();
+}
+
+/** A BIRD started in the router namespace with `conf`; `birdc(...)` talks to it. */
+export interface Bird {
+  dir: string;
+  pid: number;
+  birdc: (...args: string[]) => Promise<string>;
+}
+
+/** Starts BIRD 2 in `ns` (default the router) with the given config text; waits until it answers. */
+export async function startBird(lab: Lab, conf: string, ns = lab.rtr): Promise<Bird> {
+  const dir = tmp('bird');
+  writeFileSync(join(dir, 'bird.conf'), conf);
+  const log = openSync(join(dir, 'bird.log'), 'a');
+  lab.topo.spawnIn(ns, 'bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', join(dir, 'bird.ctl'), '-P', join(dir, 'bird.pid')], { stdio: ['ignore', log, log] });
+  const birdc = (...args: string[]) => sh('birdc', ['-s', join(dir, 'bird.ctl'), ...args]);
+  await until(async () => (await birdc('show', 'status').catch(() => '')).includes('Daemon is up'), 20_000, 'BIRD up');
+  const pid = Number((await sh('cat', [join(dir, 'bird.pid')])).trim());
+  return { dir, pid, birdc };
+}
+
+/** FRR (zebra + bgpd) in the router namespace; `vtysh(cmd)` returns parsed JSON. */
+export interface Frr {
+  dir: string;
+  vtysh: (cmd: string) => Promise<any>;
+}
+
+/** Starts zebra and bgpd in the router namespace with the integrated config `conf`. */
+export async function startFrr(lab: Lab, conf: string): Promise<Frr> {
+  const dir = tmp('frr');
+  execFileSync('chown', ['frr:frr', dir]);
+  const file = join(dir, 'frr.conf');
+  writeFileSync(file, conf.replace('%LOG%', join(dir, 'frr.log')));
+  chownSync(file, 0, 0);
+  const log = openSync(join(dir, 'stdout.log'), 'a');
+  const common = ['-F', 'traditional', '-A', '127.0.0.1', '--vty_socket', dir, '-z', join(dir, 'zserv.api'), '-f', file];
+  const vtysh = async (cmd: string): Promise<any> => JSON.parse(await sh('vtysh', ['--vty_socket', dir, '-c', cmd]));
+  lab.topo.spawnIn(lab.rtr, '/usr/lib/frr/zebra', [...common, '-i', join(dir, 'zebra.pid'), '-s', '90000000'], { stdio: ['ignore', log, log] });
+  await until(async () => (await sh('vtysh', ['--vty_socket', dir, '-d', 'zebra', '-c', 'show version']).catch(() => '')).includes('FRRouting'), 30_000, 'zebra up');
+  lab.topo.spawnIn(lab.rtr, '/usr/lib/frr/bgpd', [...common, '-i', join(dir, 'bgpd.pid')], { stdio: ['ignore', log, log] });
+  await until(async () => !!(await vtysh('show bgp summary json').catch(() => null))?.ipv4Unicast, 30_000, 'bgpd up');
+  return { dir, vtysh };
 }

@@ -13,6 +13,8 @@ import type { BgpRoute } from '../bgp-decision.js';
 import type { PeerConfig } from '../config.js';
 import { errMsg } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
+import { joinHostPort } from '../hostport.js';
+import type { BgpSessionMetrics } from '../metrics.js';
 import type { BgpAnnouncer } from '../speaker.js';
 
 const run = promisify(execFile);
@@ -37,7 +39,9 @@ export class GobgpBgpAnnouncer implements BgpAnnouncer {
   private dir: string | undefined;
   private sessionsKey = '';
   private installed = new Map<string, string>();
-  private states: Array<{ peer: string; up: boolean; prefixes: number }> = [];
+  private states: BgpSessionMetrics[] = [];
+  /** peer address → `IP:port` (MetalLB's metrics label). */
+  private hostPorts = new Map<string, string>();
   private names = new Map<string, string>();
   private readonly port: number;
   private readonly log: Logger;
@@ -108,11 +112,14 @@ export class GobgpBgpAnnouncer implements BgpAnnouncer {
 
   private async refreshStates(): Promise<void> {
     try {
-      const out = JSON.parse(await this.cli(['neighbor', '-j'])) as Array<{ state?: { neighbor_address?: string; session_state?: number | string }; afi_safis?: Array<{ state?: { advertised?: number } }> }>;
+      const out = JSON.parse(await this.cli(['neighbor', '-j'])) as Array<{ state?: { neighbor_address?: string; session_state?: number | string; messages?: { sent?: { update?: number | string } } }; afi_safis?: Array<{ state?: { advertised?: number } }> }>;
       this.states = out.map((n) => {
         const addr = n.state?.neighbor_address ?? '';
         const st = n.state?.session_state;
-        return { peer: this.names.get(addr) ?? addr, up: st === 6 || st === 'established' || st === 'ESTABLISHED', prefixes: (n.afi_safis ?? []).reduce((a, s) => a + (s.state?.advertised ?? 0), 0) };
+        // UPDATEs sent (gobgp omits zero counters; uint64 may come as a string)
+        const sent = n.state?.messages?.sent;
+        const updates = sent ? Number(sent.update ?? 0) : undefined;
+        return { peer: this.names.get(addr) ?? addr, address: this.hostPorts.get(addr) ?? addr, up: st === 6 || st === 'established' || st === 'ESTABLISHED', prefixes: (n.afi_safis ?? []).reduce((a, s) => a + (s.state?.advertised ?? 0), 0), ...(updates !== undefined && Number.isFinite(updates) ? { updates } : {}) };
       });
     } catch {
       /* daemon restarting */
@@ -123,8 +130,11 @@ export class GobgpBgpAnnouncer implements BgpAnnouncer {
   async update(sessions: PeerConfig[], routesByPeer: Map<string, BgpRoute[]>): Promise<void> {
     const key = JSON.stringify(sessions.map((s) => ({ ...s, name: '' })));
     this.names = new Map(sessions.map((s) => [s.peerAddress, s.name]));
+    this.hostPorts = new Map(sessions.map((s) => [s.peerAddress, joinHostPort(s.peerAddress, s.peerPort)]));
     if (key !== this.sessionsKey) {
       this.sessionsKey = key;
+      const bfd = sessions.filter((s) => s.bfdProfile).map((s) => s.name);
+      if (bfd.length) this.log.log('warn', 'gobgp backend: gobgpd has no BFD; bfdProfile ignored (use --bgp-backend lbkit)', { peers: bfd });
       await this.restart(sessions);
     }
     if (!this.child) return;
@@ -158,7 +168,7 @@ export class GobgpBgpAnnouncer implements BgpAnnouncer {
   }
 
   /** @inheritdoc */
-  sessionStates(): Array<{ peer: string; up: boolean; prefixes: number }> {
+  sessionStates(): BgpSessionMetrics[] {
     return this.states;
   }
 

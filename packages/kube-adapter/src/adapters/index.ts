@@ -18,12 +18,12 @@ export type L2Backend = 'lbkit' | 'kernel';
 export type MembershipBackend = 'lbkit' | 'serf';
 
 /** Creates the L2 announcer (default backend `lbkit`). */
-export async function createL2Announcer(o: { interfaces: string[]; log?: Logger; backend?: L2Backend; onGratuitous?: (ip: string) => void }): Promise<L2Announcer> {
+export async function createL2Announcer(o: { interfaces: string[]; log?: Logger; backend?: L2Backend; onGratuitous?: (ip: string) => void; onReply?: (ip: string) => void; drainMs?: number }): Promise<L2Announcer> {
   const backend = o.backend ?? 'lbkit';
   if (backend === 'kernel' && !(await onPath('arping'))) o.log?.log('warn', 'kernel L2 backend: arping not found, no gratuitous ARP will be sent');
   if (backend === 'kernel') return new KernelL2Announcer({ interfaces: o.interfaces, log: o.log ?? nullLogger, onGratuitous: o.onGratuitous });
   const { LbkitL2Announcer } = await importL2();
-  const a = new LbkitL2Announcer({ interfaces: o.interfaces, log: o.log ?? nullLogger, onGratuitous: o.onGratuitous });
+  const a = new LbkitL2Announcer({ interfaces: o.interfaces, log: o.log ?? nullLogger, onGratuitous: o.onGratuitous, onReply: o.onReply, ...(o.drainMs !== undefined ? { drainMs: o.drainMs } : {}) });
   await a.start();
   return a;
 }
@@ -48,21 +48,21 @@ async function importL2(): Promise<typeof import('./lbkit-l2.js')> {
 export type BgpBackend = 'lbkit' | 'gobgp';
 
 /** Creates the BGP announcer. */
-export async function createBgpAnnouncer(o: { node: string; log?: Logger; backend?: BgpBackend }): Promise<BgpAnnouncer> {
+export async function createBgpAnnouncer(o: { node: string; log?: Logger; backend?: BgpBackend; gracefulShutdownMs?: number }): Promise<BgpAnnouncer> {
   if (o.backend === 'gobgp') {
     if (!(await onPath('gobgpd')) || !(await onPath('gobgp'))) throw new Error('gobgp backend: gobgpd/gobgp not found on PATH (Debian package gobgpd)');
     const { GobgpBgpAnnouncer } = await import('./gobgp-bgp.js');
     return new GobgpBgpAnnouncer({ node: o.node, log: o.log ?? nullLogger });
   }
   const { LbkitBgpAnnouncer } = await import('./lbkit-bgp.js');
-  const a = new LbkitBgpAnnouncer({ node: o.node, log: o.log ?? nullLogger });
+  const a = new LbkitBgpAnnouncer({ node: o.node, log: o.log ?? nullLogger, gracefulShutdownMs: o.gracefulShutdownMs ?? 0 });
   await a.start();
   return a;
 }
 
 /**
- * Creates and starts the membership agent (default backend `lbkit`). `timings`: `lan` (memberlist
- * DefaultLANConfig, as MetalLB) or `fast` (sub-second failure detection on one LAN segment); the
+ * Creates and starts the membership agent (default backend `lbkit`). `timings`: `fast` (default:
+ * sub-second failure detection on one LAN segment) or `lan` (memberlist DefaultLANConfig, as MetalLB); the
  * serf backend always uses serf's `local` profile.
  */
 export async function createMembership(o: { node: string; bind: string; join: string[]; secret?: string; log?: Logger; backend?: MembershipBackend; timings?: MembershipTimings }): Promise<Membership> {
@@ -73,7 +73,7 @@ export async function createMembership(o: { node: string; bind: string; join: st
     return m;
   }
   const { LbkitMembership } = await import('./lbkit-membership.js');
-  const m = new LbkitMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger, timings: o.timings ?? 'lan' });
+  const m = new LbkitMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger, timings: o.timings ?? 'fast' });
   await m.start();
   return m;
 }

@@ -32,6 +32,8 @@ export interface L2InterfaceOptions {
   log: Logger;
   /** Called for every gratuitous ARP / unsolicited NA sent. */
   onGratuitous?: (ip: string) => void;
+  /** Called for every ARP request for an owned IPv4 VIP that was answered (metrics). */
+  onReply?: (ip: string) => void;
   /** Socket factories and interface reader (tests). */
   transports?: L2Transports;
   /** Interface poll period in ms (default 500; 0 disables link/re-creation handling). */
@@ -93,6 +95,11 @@ export class L2Interface {
     });
     s.on('error', (e) => log.log('warn', 'ARP error', { ...at, err: errMsg(e) }));
     s.on('garp', (ip) => this.opts.onGratuitous?.(ip));
+    s.on('reply', (ip) => this.opts.onReply?.(ip));
+    // native fast path: per-VIP counts, reported once a second instead of a JavaScript call per reply
+    s.on('replies', (ip, n) => {
+      for (let i = 0; i < n; i++) this.opts.onReply?.(ip);
+    });
     s.on('down', () => log.log('warn', 'interface down, announcements paused', at));
     s.on('removed', () => log.log('warn', 'interface deleted, ARP socket closed', { ...at, ips: s.addresses() }));
     s.on('reopened', (mac) => log.log('info', 'interface re-created, ARP socket reopened', { ...at, mac, ips: s.addresses() }));
@@ -142,12 +149,36 @@ export class L2Interface {
 
   /** Starts answering for `ip` here and sends gratuitous packets. Throws when the interface or its socket cannot be opened. */
   announce(ip: string): void {
-    if (this.closed) throw new Error(`lbkit-l2: interface ${this.ifname} is closed`);
-    if (ip.includes(':')) this.openNdp().announce(ip);
-    else this.openArp().announce(ip);
+    this.announceMany([ip]);
   }
 
-  /** Stops answering for `ip` here. */
+  /** Opens the speakers the families of `ips` need (no announcement). Throws when the interface or its socket cannot be opened. */
+  open(ips: readonly string[]): void {
+    if (this.closed) throw new Error(`lbkit-l2: interface ${this.ifname} is closed`);
+    if (ips.some((ip) => ip.includes(':'))) this.openNdp();
+    if (ips.some((ip) => !ip.includes(':'))) this.openArp();
+  }
+
+  /**
+   * Starts answering for every VIP of `ips` here and sends their gratuitous packets as one batch per
+   * family (one table/filter update, one burst, one repeat timer); `gratuitous: false` starts only the
+   * answering. Throws when a socket cannot be opened.
+   */
+  announceMany(ips: readonly string[], opts: { gratuitous?: boolean } = {}): void {
+    this.open(ips);
+    const v6 = ips.filter((ip) => ip.includes(':'));
+    const v4 = ips.filter((ip) => !ip.includes(':'));
+    if (v4.length > 0) this.openArp().announceMany(v4, opts);
+    if (v6.length > 0) this.openNdp().announceMany(v6, opts);
+  }
+
+  /** Drain window for `ips`: gratuitous packets stop, only unicast ARP requests / NS are answered. */
+  drain(ips: readonly string[]): void {
+    this.arp?.drain(ips.filter((ip) => !ip.includes(':')));
+    this.ndp?.drain(ips.filter((ip) => ip.includes(':')));
+  }
+
+  /** Stops answering for `ip` here (also ends its drain window). */
   withdraw(ip: string): void {
     if (ip.includes(':')) this.ndp?.withdraw(ip);
     else this.arp?.withdraw(ip);

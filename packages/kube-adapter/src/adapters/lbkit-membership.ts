@@ -2,12 +2,17 @@
  * Membership backend on @lbkit/memberlist: a `Memberlist` (SWIM + Lifeguard) over a UDP + TCP
  * `NetTransport`, with MetalLB's speaker settings: member name = node name, version vector of
  * MetalLB's speakers (`metallbProfile()`), AES-256 key derived from the memberlist secret exactly as
- * MetalLB does, memberlist `DefaultLANConfig` timings (or the fast-LAN profile for sub-second
- * failover). `members()` is MetalLB's UsableSpeakers: alive and suspect members.
+ * MetalLB does, the fast-LAN timings by default (sub-second failover; no false failures measured
+ * at 1 % and 5 % loss) or memberlist `DefaultLANConfig` (`lan`, MetalLB's). `members()` is MetalLB's UsableSpeakers: alive and suspect members.
+ *
+ * By default the engine runs in a worker thread (`createMemberlistWorker`): probes are acked on
+ * the worker's own event loop, so announcement work on the main thread (thousands of gratuitous
+ * ARPs, a big reconcile) cannot make this node look dead to the others. `thread: 'main'` keeps it
+ * on the main thread (memberlist's usual model).
  */
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { Keyring, Memberlist, NetTransport, defaultLANTimings, fastLANTimings, metallbProfile, type Address, type Member, type Timings } from '@lbkit/memberlist';
+import { createMemberlist, createMemberlistWorker, defaultLANTimings, fastLANTimings, type Address, type Member, type MemberlistEvents, type Timings, type WorkerStats } from '@lbkit/memberlist';
 import { errMsg } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import type { Membership } from '../speaker.js';
@@ -31,7 +36,11 @@ export interface LbkitMembershipOptions {
   join: string[];
   /** memberlist secret (MetalLB key derivation; empty = no encryption). */
   secret?: string;
-  /** Timing profile (default `lan`) or explicit overrides of the LAN timings. */
+  /**
+   * Timing profile: `fast` (default: 100 ms probes, ~0.5 s detection, no false failures measured at
+   * 1 % and 5 % loss, docs/benchmarks.md), `lan` (memberlist DefaultLANConfig, as MetalLB: ~5–6 s),
+   * or explicit overrides of the LAN timings.
+   */
   timings?: MembershipTimings | Partial<Timings>;
   /** Retry period for seeds that did not answer, ms (default 1000). */
   retryJoinMs?: number;
@@ -39,7 +48,84 @@ export interface LbkitMembershipOptions {
   firstJoinWaitMs?: number;
   /** Period of the dropped-packet report in the log, ms (default 10000; 0 disables). */
   reportIntervalMs?: number;
+  /**
+   * Where the engine runs: `worker` (default: its own thread, probes answered even while the main
+   * thread is busy) or `main` (this thread, memberlist's usual model).
+   */
+  thread?: 'worker' | 'main';
   log?: Logger;
+}
+
+/** What changed in the member list (passed to {@link LbkitMembership.onChange} callbacks). */
+export interface MembershipChange {
+  /** Members that appeared (joined, or came back after a failure or a partition). */
+  joined: string[];
+  /** Members that disappeared (left or failed). */
+  left: string[];
+  /**
+   * True when this node learnt that others had declared it dead (it refuted): they may have taken
+   * over its VIPs meanwhile (a partition, a stalled process), so its own announcements must be
+   * refreshed even though its member list did not change.
+   */
+  rejoined?: boolean;
+}
+
+/** Engine and transport counters (see {@link LbkitMembership.stats}). */
+export type MembershipStats = Omit<WorkerStats, 'maxLoopLagMs'> & { maxLoopLagMs?: number };
+
+/** The engine as LbkitMembership uses it, on either thread. */
+interface Engine {
+  address: Address;
+  members(): Member[];
+  on<E extends keyof MemberlistEvents>(ev: E, fn: MemberlistEvents[E]): void;
+  join(seeds: Address[]): Promise<number>;
+  leave(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+  stats(): Promise<MembershipStats>;
+  /** Calls `cb` when the engine stops without close() (a crashed worker thread). */
+  onExit(cb: (err?: Error) => void): void;
+  /** Stops at once, like a crash (tests). */
+  kill(): Promise<void>;
+}
+
+interface EngineOptions {
+  name: string;
+  bindAddr: string;
+  bindPort: number;
+  advertise: { addr: string; port?: number };
+  timings: Timings;
+  secretKey?: string;
+}
+
+async function startEngine(thread: 'worker' | 'main', o: EngineOptions): Promise<Engine> {
+  const base = { name: o.name, bindAddr: o.bindAddr, bindPort: o.bindPort, advertise: o.advertise, timings: o.timings, profile: 'metallb' as const, compress: true, ...(o.secretKey ? { secretKey: o.secretKey } : {}) };
+  if (thread === 'worker') {
+    const w = await createMemberlistWorker(base);
+    return {
+      address: w.address,
+      members: () => w.members(),
+      on: (ev, fn) => void w.on(ev, fn as never),
+      join: (s) => w.join(s),
+      leave: (ms) => w.leave(ms),
+      close: () => w.close(),
+      stats: () => w.stats(),
+      onExit: (cb) => void w.on('exit', (err) => err && cb(err)),
+      kill: () => w.terminate(),
+    };
+  }
+  const n = await createMemberlist(base);
+  const ml = n.memberlist;
+  return {
+    address: n.address,
+    members: () => ml.members(),
+    on: (ev, fn) => void ml.on(ev, fn as never),
+    join: (s) => n.join(s),
+    leave: (ms) => ml.leave(ms),
+    close: async () => n.close(),
+    stats: async () => ({ memberlist: { ...ml.stats }, transport: { ...n.transport.stats }, healthScore: ml.healthScore() }),
+    onExit: () => {},
+    kill: async () => n.close(),
+  };
 }
 
 /** Parses `HOST:PORT` / `[v6]:PORT`; throws an error naming `field`. */
@@ -58,29 +144,33 @@ function firstGlobal(v6: boolean): string | undefined {
 }
 
 function resolveTimings(t: LbkitMembershipOptions['timings']): Timings {
-  if (t === undefined || t === 'lan') return defaultLANTimings();
-  if (t === 'fast') return fastLANTimings();
+  if (t === 'lan') return defaultLANTimings();
+  if (t === undefined || t === 'fast') return fastLANTimings();
   if (typeof t !== 'object' || t === null) throw new Error(`lbkit membership: timings: expected "lan", "fast" or an object, got ${JSON.stringify(t)}`);
   return { ...defaultLANTimings(), ...t };
 }
 
 /** @lbkit/memberlist-backed membership. */
 export class LbkitMembership implements Membership {
-  private ml: Memberlist | undefined;
-  private transport: NetTransport | undefined;
+  private engine: Engine | undefined;
   private current: string[];
-  private readonly cbs: Array<() => void> = [];
+  private readonly cbs: Array<(change: MembershipChange) => void> = [];
   private readonly log: Logger;
   private retry: NodeJS.Timeout | undefined;
+  private restart: NodeJS.Timeout | undefined;
   private report: NodeJS.Timeout | undefined;
+  private engineOpts: EngineOptions | undefined;
+  /** Addresses of the other members, to re-join after a worker restart. */
+  private peers: Address[] = [];
   private dropped = 0;
   private stopped = false;
   /** The address peers reach us at (after start). */
   address: Address | undefined;
 
-  /** @param opts node name, bind address, seeds, secret, timings */
+  /** @param opts node name, bind address, seeds, secret, timings, thread */
   constructor(private readonly opts: LbkitMembershipOptions) {
     if (!opts.node) throw new Error('lbkit membership: node name is empty');
+    if (opts.thread !== undefined && opts.thread !== 'worker' && opts.thread !== 'main') throw new Error(`lbkit membership: thread: expected "worker" or "main", got ${JSON.stringify(opts.thread)}`);
     this.log = opts.log ?? nullLogger;
     this.current = [opts.node];
   }
@@ -92,48 +182,81 @@ export class LbkitMembership implements Membership {
     const timings = resolveTimings(this.opts.timings);
     const key = metallbMemberlistKey(this.opts.secret ?? '');
     if (!key) this.log.log('warn', 'memberlist traffic is not encrypted (no secret)');
+    let advertise: { addr: string; port?: number } = { addr: bind.addr };
+    if (this.opts.advertise) {
+      const a = parseHostPort(this.opts.advertise, 'advertise', 0);
+      advertise = a.port ? a : { addr: a.addr };
+    } else if (wildcard) {
+      const a = firstGlobal(bind.addr === '::');
+      if (!a) throw new Error(`lbkit membership: bind ${this.opts.bind} is a wildcard and no global address was found to advertise; set an explicit address`);
+      advertise = { addr: a };
+    }
+    const thread = this.opts.thread ?? 'worker';
+    this.engineOpts = { name: this.opts.node, bindAddr: bind.addr, bindPort: bind.port, advertise, timings, ...(this.opts.secret ? { secretKey: this.opts.secret } : {}) };
+    await this.open();
+    const ml = this.engine!;
+    const every = this.opts.reportIntervalMs ?? 10_000;
+    if (every > 0) {
+      this.report = setInterval(() => void this.reportDrops(), every);
+      this.report.unref();
+    }
+    this.log.log('info', 'memberlist started', { node: this.opts.node, bind: `${bind.addr}:${bind.port}`, advertise: `${ml.address.addr}:${ml.address.port}`, timings: typeof this.opts.timings === 'string' ? this.opts.timings : this.opts.timings ? 'custom' : 'fast', encrypted: !!key, thread });
+    if (this.opts.join.length) await this.firstJoin(this.opts.join);
+  }
+
+  /** Starts the engine and wires its events; a crashed worker is restarted (and re-joined) after 1 s. */
+  private async open(): Promise<void> {
+    const thread = this.opts.thread ?? 'worker';
+    let engine: Engine;
     try {
-      this.transport = await NetTransport.create({
-        bindAddr: bind.addr,
-        bindPort: bind.port,
-        nodeName: this.opts.node,
-        compress: true,
-        ...(key ? { keyring: new Keyring([new Uint8Array(key)]) } : {}),
-      });
+      engine = await startEngine(thread, this.engineOpts!);
     } catch (e) {
       throw new Error(`lbkit membership: cannot bind UDP+TCP ${this.opts.bind}: ${errMsg(e)}`);
     }
-    let advertise: Address = { addr: bind.addr, port: this.transport.localAddress.port };
-    if (this.opts.advertise) advertise = parseHostPort(this.opts.advertise, 'advertise', advertise.port);
-    else if (wildcard) {
-      const a = firstGlobal(bind.addr === '::');
-      if (!a) {
-        this.transport.close();
-        throw new Error(`lbkit membership: bind ${this.opts.bind} is a wildcard and no global address was found to advertise; set an explicit address`);
-      }
-      advertise = { addr: a, port: advertise.port };
-    }
-    this.address = advertise;
-    const ml = new Memberlist({ name: this.opts.node, transport: this.transport, advertise, timings, profile: metallbProfile() });
-    this.ml = ml;
+    this.engine = engine;
+    this.address = engine.address;
     const changed = (what: string) => (m: Member) => {
       this.log.log(what === 'fail' ? 'warn' : 'info', `member ${what}`, { member: m.name, addr: `${m.addr}:${m.port}` });
       this.refresh();
     };
-    ml.on('join', changed('join'));
-    ml.on('leave', changed('leave'));
-    ml.on('fail', changed('fail'));
-    ml.on('suspect', (m) => this.log.log('info', 'member suspect', { member: m.name }));
-    ml.on('alive', () => this.refresh());
-    ml.on('conflict', (m, other) => this.log.log('warn', 'member name conflict: another address claims a known member name (ignored)', { member: m.name, existing: `${m.addr}:${m.port}`, other: `${other.addr}:${other.port}` }));
-    ml.start();
-    const every = this.opts.reportIntervalMs ?? 10_000;
-    if (every > 0) {
-      this.report = setInterval(() => this.reportDrops(), every);
-      this.report.unref();
+    engine.on('join', changed('join'));
+    engine.on('leave', changed('leave'));
+    engine.on('fail', changed('fail'));
+    engine.on('suspect', (m) => this.log.log('info', 'member suspect', { member: m.name }));
+    engine.on('alive', () => this.refresh());
+    engine.on('conflict', (m, other) => this.log.log('warn', 'member name conflict: another address claims a known member name (ignored)', { member: m.name, existing: `${m.addr}:${m.port}`, other: `${other.addr}:${other.port}` }));
+    engine.on('refute', (kind) => {
+      if (kind !== 'dead') return;
+      this.log.log('warn', 'other members had declared this node dead; refuted', { node: this.opts.node });
+      this.notify({ joined: [], left: [], rejoined: true });
+    });
+    engine.onExit((err) => {
+      if (this.stopped || this.engine !== engine) return;
+      this.log.log('error', 'memberlist worker stopped unexpectedly; restarting it', { err: errMsg(err) });
+      this.restart = setTimeout(() => void this.reopen(), 1000);
+      this.restart.unref();
+    });
+    this.refresh();
+  }
+
+  private async reopen(): Promise<void> {
+    if (this.stopped) return;
+    // same address as before (a bind on port 0 got a port at the first start): the others know us there
+    if (this.engineOpts && this.address && this.engineOpts.bindPort === 0) this.engineOpts = { ...this.engineOpts, bindPort: this.address.port };
+    const peers = this.peers.map((p) => `${p.addr.includes(':') ? `[${p.addr}]` : p.addr}:${p.port}`);
+    try {
+      await this.open();
+    } catch (e) {
+      this.log.log('error', 'memberlist restart failed; retrying', { err: errMsg(e) });
+      this.restart = setTimeout(() => void this.reopen(), 1000);
+      this.restart.unref();
+      return;
     }
-    this.log.log('info', 'memberlist started', { node: this.opts.node, bind: `${bind.addr}:${this.transport.localAddress.port}`, advertise: `${advertise.addr}:${advertise.port}`, timings: typeof this.opts.timings === 'string' ? this.opts.timings : this.opts.timings ? 'custom' : 'lan', encrypted: !!key });
-    if (this.opts.join.length) await this.firstJoin(this.opts.join);
+    const seeds = [...new Set([...peers, ...this.opts.join])];
+    if (seeds.length && !(await this.tryJoin(seeds)) && !this.stopped) {
+      this.retry = setTimeout(() => this.joinLoop(seeds), this.opts.retryJoinMs ?? 1000);
+      this.retry.unref();
+    }
   }
 
   /**
@@ -154,8 +277,8 @@ export class LbkitMembership implements Membership {
     });
   }
 
-  private reportDrops(): void {
-    const s = this.transport?.stats;
+  private async reportDrops(): Promise<void> {
+    const s = (await this.stats().catch(() => undefined))?.transport;
     if (!s) return;
     const n = s.packetsDropped + s.partsDropped + s.streamErrors;
     if (n > this.dropped) this.log.log('warn', 'memberlist dropped malformed input', { packets: s.packetsDropped, parts: s.partsDropped, streams: s.streamErrors, lastError: s.lastError });
@@ -171,14 +294,25 @@ export class LbkitMembership implements Membership {
   }
 
   private refresh(): void {
-    if (!this.ml) return;
-    const names = this.ml.members().map((m) => m.name).sort();
+    if (!this.engine || this.stopped) return;
+    const ms = this.engine.members();
+    const others = ms.filter((m) => m.name !== this.opts.node).map((m) => ({ addr: m.addr, port: m.port }));
+    if (others.length) this.peers = others;
+    const names = ms.map((m) => m.name).sort();
     if (names.join(',') === this.current.join(',')) return;
+    const before = new Set(this.current);
+    const after = new Set(names);
+    const change: MembershipChange = { joined: names.filter((n) => !before.has(n)), left: this.current.filter((n) => !after.has(n)) };
     this.current = names;
-    this.log.log('info', 'members changed', { members: names });
+    this.log.log('info', 'members changed', { members: names, ...change });
+    this.notify(change);
+  }
+
+  private notify(change: MembershipChange): void {
+    if (this.stopped) return;
     for (const cb of this.cbs) {
       try {
-        cb();
+        cb(change);
       } catch (e) {
         this.log.log('error', 'membership callback failed', { err: errMsg(e) });
       }
@@ -190,8 +324,8 @@ export class LbkitMembership implements Membership {
     return this.current;
   }
 
-  /** @inheritdoc */
-  onChange(cb: () => void): void {
+  /** Registers a callback for member list changes; it receives who joined and who left. */
+  onChange(cb: (change: MembershipChange) => void): void {
     this.cbs.push(cb);
   }
 
@@ -202,7 +336,7 @@ export class LbkitMembership implements Membership {
 
   /** Joins seeds (push/pull); resolves true when at least one answered. Bad seeds are logged, never thrown. */
   private async tryJoin(seeds: string[]): Promise<boolean> {
-    if (!this.ml || this.stopped || seeds.length === 0) return false;
+    if (!this.engine || this.stopped || seeds.length === 0) return false;
     const port = this.address?.port ?? 7946;
     const addrs: Address[] = [];
     for (const s of seeds) {
@@ -213,7 +347,7 @@ export class LbkitMembership implements Membership {
       }
     }
     try {
-      const n = await this.ml.join(addrs);
+      const n = await this.engine.join(addrs);
       this.log.log('info', 'joined', { seeds, answered: n });
       return true;
     } catch (e) {
@@ -222,23 +356,24 @@ export class LbkitMembership implements Membership {
     }
   }
 
-  /** Engine and transport counters. */
-  stats(): { memberlist: Memberlist['stats']; transport: NetTransport['stats'] } | undefined {
-    return this.ml && this.transport ? { memberlist: this.ml.stats, transport: this.transport.stats } : undefined;
+  /** Engine and transport counters (from the worker thread when the engine runs there). */
+  async stats(): Promise<MembershipStats | undefined> {
+    return this.engine && !this.stopped ? this.engine.stats() : undefined;
   }
 
   /** Graceful leave: peers get a `leave` at once (MetalLB `Leave(1s)`). */
   async leave(): Promise<void> {
     clearTimeout(this.retry);
-    if (!this.ml || this.stopped) return;
-    await this.ml.leave(1000);
+    if (!this.engine || this.stopped) return;
+    await this.engine.leave(1000);
   }
 
   /** @inheritdoc */
   async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    clearTimeout(this.restart);
     clearInterval(this.report);
-    this.ml?.shutdown();
+    await this.engine?.close();
   }
 }

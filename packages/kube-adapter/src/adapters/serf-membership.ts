@@ -45,7 +45,7 @@ export class SerfMembership implements Membership {
   private child: ChildProcess | undefined;
   private current: string[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private readonly cbs: Array<() => void> = [];
+  private readonly cbs: Array<(change: { joined: string[]; left: string[] }) => void> = [];
   private readonly rpc: string;
   private readonly log: Logger;
   private polling = false;
@@ -85,9 +85,10 @@ export class SerfMembership implements Membership {
       const parsed = JSON.parse(stdout) as { members?: Array<{ name: string; status: string }> };
       const alive = (parsed.members ?? []).filter((m) => m.status === 'alive').map((m) => m.name).sort();
       if (alive.join(',') !== this.current.join(',')) {
-        this.log.log('info', 'members changed', { members: alive });
+        const change = { joined: alive.filter((n) => !this.current.includes(n)), left: this.current.filter((n) => !alive.includes(n)) };
+        this.log.log('info', 'members changed', { members: alive, ...change });
         this.current = alive;
-        for (const cb of this.cbs) cb();
+        for (const cb of this.cbs) cb(change);
       }
       return true;
     } catch {
@@ -102,8 +103,8 @@ export class SerfMembership implements Membership {
     return this.current;
   }
 
-  /** @inheritdoc */
-  onChange(cb: () => void): void {
+  /** Registers a callback for member list changes; it receives who joined and who left. */
+  onChange(cb: (change: { joined: string[]; left: string[] }) => void): void {
     this.cbs.push(cb);
   }
 

@@ -1,4 +1,14 @@
-/** Command-line parsing for `lbkitd` (no dependencies). */
+/**
+ * Command-line parsing for `lbkitd`, on Node's `util.parseArgs`. Flags win over environment
+ * variables; the environment carries what a Kubernetes manifest injects (node name, namespace,
+ * memberlist address and secret), so a pod spec never has to splice values into flags.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs as nodeParseArgs } from 'node:util';
+import { HostPortError, joinHostPort, normalizeHostPort as normalize } from '../hostport.js';
+
+export { joinHostPort };
 
 /** Parsed options. */
 export interface LbkitdArgs {
@@ -8,9 +18,12 @@ export interface LbkitdArgs {
   node: string;
   mode: 'controller' | 'speaker' | 'all';
   interfaces: string[];
+  /** `HOST:PORT`, IPv6 hosts bracketed (`[fd00::11]:7946`); normalised from an unbracketed `fd00::11:7946`. */
   memberlistBind?: string;
   memberlistJoin: string[];
   memberlistSecret?: string;
+  /** `--memberlist-secret-file` / `$METALLB_ML_SECRET_KEY_PATH`: file (or directory holding `secretkey`) read by {@link loadMemberlistSecret}. */
+  memberlistSecretFile?: string;
   memberlistTimings: 'lan' | 'fast';
   metricsPort: number;
   metricsHost: string;
@@ -26,7 +39,18 @@ export interface LbkitdArgs {
   membershipBackend: 'auto' | 'lbkit' | 'serf';
   bgpBackend: 'auto' | 'lbkit' | 'gobgp';
   help: boolean;
+  /** `--version`: print the version and exit. */
+  version: boolean;
+  /** `--check`: validate the `--config` file, print every problem and exit 0 (valid) or 1. */
+  check?: boolean;
+  /** `--webhook-port`: serve the validating webhook (AdmissionReview v1, HTTPS) there; absent or 0 = off. */
+  webhookPort?: number;
+  /** `--webhook-cert-dir`: directory with `tls.crt` and `tls.key` (default {@link DEFAULT_WEBHOOK_CERT_DIR}). */
+  webhookCertDir?: string;
 }
+
+/** Where controller-runtime (MetalLB) mounts the webhook certificate; lbkitd's default too. */
+export const DEFAULT_WEBHOOK_CERT_DIR = '/tmp/k8s-webhook-server/serving-certs';
 
 /** Usage text. */
 export const USAGE = `lbkitd — MetalLB-compatible controller and speaker
@@ -39,11 +63,15 @@ Usage:
 Options:
   --mode controller|speaker|all    components to run (default all)
   --interface IF                   announce L2 only on this interface (repeatable)
-  --memberlist-bind HOST:PORT      enable memberlist and bind there (member name = node name)
+  --memberlist-bind HOST:PORT      enable memberlist and bind there (member name = node name); IPv6 as
+                                   [ADDR]:PORT (env: $METALLB_ML_BIND_ADDR + $METALLB_ML_BIND_PORT, default 7946)
   --memberlist-join HOST:PORT,...  seeds to join (repeatable)
-  --memberlist-secret KEY          memberlist encryption secret (MetalLB key derivation)
-  --memberlist-timings lan|fast    lan: memberlist DefaultLANConfig as MetalLB (default; ~5 s to detect a
-                                   crashed node); fast: 100 ms probes, sub-second detection on one LAN
+  --memberlist-secret KEY          memberlist encryption secret (MetalLB key derivation); prefer the
+                                   environment: $METALLB_ML_SECRET_KEY (from a Secret) or
+  --memberlist-secret-file PATH    a file, or a directory holding "secretkey" ($METALLB_ML_SECRET_KEY_PATH)
+  --memberlist-timings lan|fast    fast (default): 100 ms probes, sub-second detection on one LAN (0 false
+                                   failures at 5 % loss, docs/benchmarks.md); lan: memberlist DefaultLANConfig
+                                   as MetalLB (~5 s to detect a crashed node)
   --metrics-port N                 Prometheus /metrics port (default 7472, 0 disables)
   --metrics-host HOST              metrics listen address (default 0.0.0.0)
   --namespace NS                   namespace of metallb.io objects (default metallb-system)
@@ -58,150 +86,143 @@ Options:
                                    (auto, the default: the lbkit backend when integrated, else the alternative)
   --ignore-exclude-lb              ignore node.kubernetes.io/exclude-from-external-load-balancers
   --log-level debug|info|warn|error
+  --version                        print the version and exit
+  --check                          with --config: validate the file (YAML, CRD schemas, MetalLB rules),
+                                   print each problem with its object and field, exit 0 if valid, else 1
+  --webhook-port N                 serve the metallb.io validating webhook (AdmissionReview v1 over
+                                   HTTPS) on port N (default 0 = off; MetalLB uses 9443)
+  --webhook-cert-dir DIR           tls.crt and tls.key for the webhook (default /tmp/k8s-webhook-server/serving-certs)
   -h, --help
 `;
 
 /** Error for bad command lines. */
 export class UsageError extends Error {}
 
+/** The option table handed to `util.parseArgs`. */
+const OPTIONS = {
+  config: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'in-cluster': { type: 'boolean' },
+  node: { type: 'string' },
+  mode: { type: 'string' },
+  interface: { type: 'string', multiple: true },
+  'memberlist-bind': { type: 'string' },
+  'memberlist-join': { type: 'string', multiple: true },
+  'memberlist-secret': { type: 'string' },
+  'memberlist-secret-file': { type: 'string' },
+  'memberlist-timings': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
+  namespace: { type: 'string' },
+  'lb-class': { type: 'string' },
+  'drain-ms': { type: 'string' },
+  'l2-startup-grace-ms': { type: 'string' },
+  'state-file': { type: 'string' },
+  'l2-backend': { type: 'string' },
+  'membership-backend': { type: 'string' },
+  'bgp-backend': { type: 'string' },
+  'ignore-exclude-lb': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  version: { type: 'boolean' },
+  check: { type: 'boolean' },
+  'webhook-port': { type: 'string' },
+  'webhook-cert-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { type: 'boolean' } ? boolean : (typeof OPTIONS)[K] extends { multiple: true } ? string[] : string };
+
+/** Runs `util.parseArgs` leniently and re-checks every token, so each mistake gets lbkitd's own message. */
+function tokenize(argv: string[]): Values {
+  const { tokens } = nodeParseArgs({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const out: Record<string, string | boolean | string[]> = {};
+  for (const t of tokens) {
+    if (t.kind === 'positional') throw new UsageError(`unexpected argument ${JSON.stringify(t.value)}`);
+    if (t.kind !== 'option') continue;
+    const spec = (OPTIONS as Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>)[t.name];
+    if (!spec) throw new UsageError(`unknown option ${JSON.stringify(argv[t.index])}`);
+    if (spec.type === 'boolean') {
+      if (t.value !== undefined) throw new UsageError(`${t.rawName} takes no value`);
+      out[t.name] = true;
+      continue;
+    }
+    // a following flag is never taken as a value (`--node --mode x` is a missing value)
+    if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new UsageError(`${t.rawName} needs a value`);
+    if (spec.multiple) ((out[t.name] as string[] | undefined) ?? (out[t.name] = [])).push(t.value);
+    else out[t.name] = t.value;
+  }
+  return out as Values;
+}
+
+function int(v: string, flag: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${flag}: expected an integer ${min}..${max}, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function oneOf<T extends string>(v: string, flag: string, allowed: readonly T[], what = 'expected'): T {
+  if (!(allowed as readonly string[]).includes(v)) {
+    if (what !== 'expected') throw new UsageError(`${flag}: ${what} ${JSON.stringify(v)}`);
+    const list = allowed.length === 2 ? `${allowed[0]} or ${allowed[1]}` : `${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}`;
+    throw new UsageError(`${flag}: expected ${list}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+/** {@link normalize} with the error as a {@link UsageError} naming `flag`. */
+export function normalizeHostPort(value: string, flag: string): string {
+  try {
+    return normalize(value, flag);
+  } catch (e) {
+    if (e instanceof HostPortError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 /** Parses argv (without node and script). Throws UsageError with a clear message. */
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): LbkitdArgs {
+  const v = tokenize(argv);
   const a: LbkitdArgs = {
-    inCluster: false,
-    node: env.METALLB_NODE_NAME ?? env.NODE_NAME ?? '',
-    mode: 'all',
-    interfaces: [],
-    memberlistJoin: [],
-    memberlistTimings: 'lan',
-    metricsPort: 7472,
-    metricsHost: '0.0.0.0',
-    namespace: env.METALLB_NAMESPACE ?? 'metallb-system',
-    drainMs: 0,
-    l2StartupGraceMs: 5000,
-    logLevel: 'info',
-    ignoreExcludeLB: false,
-    l2Backend: 'auto',
-    membershipBackend: 'auto',
-    bgpBackend: 'auto',
-    help: false,
+    inCluster: v['in-cluster'] ?? false,
+    node: v.node ?? env.METALLB_NODE_NAME ?? env.NODE_NAME ?? '',
+    mode: v.mode !== undefined ? oneOf(v.mode, '--mode', ['controller', 'speaker', 'all'] as const) : 'all',
+    interfaces: v.interface ?? [],
+    memberlistJoin: (v['memberlist-join'] ?? []).flatMap((j) => j.split(',').filter(Boolean)),
+    memberlistTimings: v['memberlist-timings'] !== undefined ? oneOf(v['memberlist-timings'], '--memberlist-timings', ['lan', 'fast'] as const) : 'fast',
+    metricsPort: v['metrics-port'] !== undefined ? int(v['metrics-port'], '--metrics-port', 0, 65535) : 7472,
+    metricsHost: v['metrics-host'] ?? '0.0.0.0',
+    namespace: v.namespace ?? env.METALLB_NAMESPACE ?? 'metallb-system',
+    drainMs: v['drain-ms'] !== undefined ? int(v['drain-ms'], '--drain-ms', 0, 600_000) : 0,
+    l2StartupGraceMs: v['l2-startup-grace-ms'] !== undefined ? int(v['l2-startup-grace-ms'], '--l2-startup-grace-ms', 0, 600_000) : 5000,
+    logLevel: v['log-level'] !== undefined ? oneOf(v['log-level'], '--log-level', ['debug', 'info', 'warn', 'error'] as const, 'unknown level') : 'info',
+    ignoreExcludeLB: v['ignore-exclude-lb'] ?? false,
+    l2Backend: v['l2-backend'] !== undefined ? oneOf(v['l2-backend'], '--l2-backend', ['auto', 'lbkit', 'kernel'] as const) : 'auto',
+    membershipBackend: v['membership-backend'] !== undefined ? oneOf(v['membership-backend'], '--membership-backend', ['auto', 'lbkit', 'serf'] as const) : 'auto',
+    bgpBackend: v['bgp-backend'] !== undefined ? oneOf(v['bgp-backend'], '--bgp-backend', ['auto', 'lbkit', 'gobgp'] as const) : 'auto',
+    help: v.help ?? false,
+    version: v.version ?? false,
   };
-  const need = (i: number, flag: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  const int = (v: string, flag: string, min: number, max: number): number => {
-    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${flag}: expected an integer ${min}..${max}, got ${JSON.stringify(v)}`);
-    return Number(v);
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let f = argv[i]!;
-    let inline: string | undefined;
-    const eq = f.indexOf('=');
-    if (f.startsWith('--') && eq > 0) {
-      inline = f.slice(eq + 1);
-      f = f.slice(0, eq);
-    }
-    const val = (): string => {
-      if (inline !== undefined) return inline;
-      const v = need(i, f);
-      i++;
-      return v;
-    };
-    switch (f) {
-      case '--config':
-        a.config = val();
-        break;
-      case '--kubeconfig':
-        a.kubeconfig = val();
-        break;
-      case '--in-cluster':
-        a.inCluster = true;
-        break;
-      case '--node':
-        a.node = val();
-        break;
-      case '--mode': {
-        const m = val();
-        if (m !== 'controller' && m !== 'speaker' && m !== 'all') throw new UsageError(`--mode: expected controller, speaker or all, got ${JSON.stringify(m)}`);
-        a.mode = m;
-        break;
-      }
-      case '--interface':
-        a.interfaces.push(val());
-        break;
-      case '--memberlist-bind':
-        a.memberlistBind = val();
-        break;
-      case '--memberlist-join':
-        a.memberlistJoin.push(...val().split(',').filter(Boolean));
-        break;
-      case '--memberlist-secret':
-        a.memberlistSecret = val();
-        break;
-      case '--memberlist-timings': {
-        const t = val();
-        if (t !== 'lan' && t !== 'fast') throw new UsageError(`--memberlist-timings: expected lan or fast, got ${JSON.stringify(t)}`);
-        a.memberlistTimings = t;
-        break;
-      }
-      case '--metrics-port':
-        a.metricsPort = int(val(), f, 0, 65535);
-        break;
-      case '--metrics-host':
-        a.metricsHost = val();
-        break;
-      case '--namespace':
-        a.namespace = val();
-        break;
-      case '--lb-class':
-        a.lbClass = val();
-        break;
-      case '--drain-ms':
-        a.drainMs = int(val(), f, 0, 600_000);
-        break;
-      case '--l2-startup-grace-ms':
-        a.l2StartupGraceMs = int(val(), f, 0, 600_000);
-        break;
-      case '--state-file':
-        a.stateFile = val();
-        break;
-      case '--l2-backend': {
-        const b = val();
-        if (b !== 'auto' && b !== 'lbkit' && b !== 'kernel') throw new UsageError(`--l2-backend: expected auto, lbkit or kernel, got ${JSON.stringify(b)}`);
-        a.l2Backend = b;
-        break;
-      }
-      case '--membership-backend': {
-        const b = val();
-        if (b !== 'auto' && b !== 'lbkit' && b !== 'serf') throw new UsageError(`--membership-backend: expected auto, lbkit or serf, got ${JSON.stringify(b)}`);
-        a.membershipBackend = b;
-        break;
-      }
-      case '--bgp-backend': {
-        const b = val();
-        if (b !== 'auto' && b !== 'lbkit' && b !== 'gobgp') throw new UsageError(`--bgp-backend: expected auto, lbkit or gobgp, got ${JSON.stringify(b)}`);
-        a.bgpBackend = b;
-        break;
-      }
-      case '--ignore-exclude-lb':
-        a.ignoreExcludeLB = true;
-        break;
-      case '--log-level': {
-        const l = val();
-        if (!['debug', 'info', 'warn', 'error'].includes(l)) throw new UsageError(`--log-level: unknown level ${JSON.stringify(l)}`);
-        a.logLevel = l as LbkitdArgs['logLevel'];
-        break;
-      }
-      case '-h':
-      case '--help':
-        a.help = true;
-        break;
-      default:
-        throw new UsageError(`unknown option ${JSON.stringify(argv[i])}`);
-    }
+  if (v.check) a.check = true;
+  if (v['webhook-port'] !== undefined) a.webhookPort = int(v['webhook-port'], '--webhook-port', 0, 65535);
+  if (v['webhook-cert-dir'] !== undefined) a.webhookCertDir = v['webhook-cert-dir'];
+  if (v.config !== undefined) a.config = v.config;
+  if (v.kubeconfig !== undefined) a.kubeconfig = v.kubeconfig;
+  if (v['lb-class'] !== undefined) a.lbClass = v['lb-class'];
+  if (v['state-file'] !== undefined) a.stateFile = v['state-file'];
+  // memberlist: flags first, then MetalLB's environment variables
+  if (v['memberlist-bind'] !== undefined) a.memberlistBind = normalizeHostPort(v['memberlist-bind'], '--memberlist-bind');
+  else if (env.METALLB_ML_BIND_ADDR) a.memberlistBind = normalizeHostPort(joinHostPort(env.METALLB_ML_BIND_ADDR, env.METALLB_ML_BIND_PORT || '7946'), '$METALLB_ML_BIND_ADDR/$METALLB_ML_BIND_PORT');
+  a.memberlistJoin = a.memberlistJoin.map((j) => normalizeHostPort(j, '--memberlist-join'));
+  const secret = v['memberlist-secret'] ?? (env.METALLB_ML_SECRET_KEY || undefined);
+  if (secret !== undefined) a.memberlistSecret = secret;
+  else {
+    const file = v['memberlist-secret-file'] ?? (env.METALLB_ML_SECRET_KEY_PATH || undefined);
+    if (file !== undefined) a.memberlistSecretFile = file;
   }
-  if (a.help) return a;
+  if (a.help || a.version) return a;
+  if (a.check) {
+    if (a.config === undefined) throw new UsageError('--check needs --config FILE');
+    return a;
+  }
   const sources = [a.config !== undefined, a.kubeconfig !== undefined, a.inCluster].filter(Boolean).length;
   if (sources === 0) {
     if (env.KUBERNETES_SERVICE_HOST) a.inCluster = true;
@@ -209,7 +230,26 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   if (sources > 1) throw new UsageError('--config, --kubeconfig and --in-cluster are mutually exclusive');
   if (!a.node && a.mode !== 'controller') throw new UsageError('--node is required (or $METALLB_NODE_NAME) for the speaker');
-  if (a.memberlistBind !== undefined && !/^.+:\d+$/.test(a.memberlistBind)) throw new UsageError(`--memberlist-bind: expected HOST:PORT, got ${JSON.stringify(a.memberlistBind)}`);
-  for (const j of a.memberlistJoin) if (!/^.+:\d+$/.test(j)) throw new UsageError(`--memberlist-join: expected HOST:PORT, got ${JSON.stringify(j)}`);
   return a;
+}
+
+/**
+ * Resolves `memberlistSecretFile` into `memberlistSecret` (a file, or a directory holding
+ * `secretkey` as MetalLB mounts its `memberlist` Secret). Trailing newlines are dropped. Throws
+ * {@link UsageError} naming the file when it cannot be read or is empty.
+ */
+export function loadMemberlistSecret(a: LbkitdArgs, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): void {
+  if (a.memberlistSecret !== undefined || a.memberlistSecretFile === undefined) return;
+  const tryRead = (p: string): string | undefined => {
+    try {
+      return read(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+      throw new UsageError(`memberlist secret: cannot read ${p}: ${(e as Error).message}`);
+    }
+  };
+  const text = tryRead(a.memberlistSecretFile) ?? tryRead(join(a.memberlistSecretFile, 'secretkey'))!;
+  const s = text.replace(/[\r\n]+$/, '');
+  if (!s) throw new UsageError(`memberlist secret: ${a.memberlistSecretFile} is empty`);
+  a.memberlistSecret = s;
 }

@@ -4,24 +4,29 @@
  * YAML file or a Kubernetes API server. See `lbkitd --help`.
  */
 import { writeFileSync, renameSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
-import { parseArgs, USAGE, UsageError, type LbkitdArgs } from './args.js';
+import { DEFAULT_WEBHOOK_CERT_DIR, loadMemberlistSecret, parseArgs, USAGE, UsageError, type LbkitdArgs } from './args.js';
+import { KubeConfigError, loadKubeConfig } from './kubeconfig.js';
+import { lbkitVersion } from './version.js';
 import { Daemon } from '../daemon.js';
 import { errMsg } from '../errors.js';
 import { jsonLogger, type Logger } from '../log.js';
-import { metallbMetrics, Registry, serveMetrics } from '../metrics.js';
+import { metallbMetrics, recordBgpSessions, Registry, serveMetrics } from '../metrics.js';
 import { KubeSource } from '../source/kube.js';
 import { YamlFileSource } from '../source/yaml.js';
 import type { ObjectSource } from '../source/source.js';
 import { availableBackends, createAllocator, createBgpAnnouncer, createL2Announcer, createMembership } from '../adapters/index.js';
 import type { BgpAnnouncer, L2Announcer, Membership } from '../speaker.js';
 import { keyOf } from '../types.js';
+import { checkConfigFile, formatCheck } from '../validation/check.js';
+import { crdSchemas } from '../validation/crd-schema.js';
+import { WebhookServer } from '../webhook/server.js';
 
 /** Runs the daemon until SIGTERM/SIGINT; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let args: LbkitdArgs;
   try {
     args = parseArgs(argv);
+    if (!args.help && !args.version && !args.check) loadMemberlistSecret(args);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`lbkitd: ${e.message}\n\n${USAGE}`);
@@ -33,24 +38,47 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (args.version) {
+    process.stdout.write(`lbkitd ${lbkitVersion()}\n`);
+    return 0;
+  }
+  if (args.check) {
+    const r = checkConfigFile(args.config!, args.namespace);
+    (r.ok ? process.stdout : process.stderr).write(formatCheck(args.config!, r));
+    return r.ok ? 0 : 1;
+  }
   const log = jsonLogger({ node: args.node || undefined }, args.logLevel);
   process.on('unhandledRejection', (e) => log.log('error', 'unhandled rejection', { err: errMsg(e) }));
-  const registry = new Registry();
+  const registry = new Registry({ defaultMetrics: true });
   const metrics = metallbMetrics(registry);
 
   let source: ObjectSource;
   if (args.config) {
+    // an invalid file at start is fatal (later bad edits keep the last good config)
+    const check = checkConfigFile(args.config, args.namespace);
+    if (!check.ok) {
+      log.log('error', 'invalid configuration, not starting', { file: args.config, problems: check.problems });
+      return 1;
+    }
     source = new YamlFileSource(args.config, {
       namespace: args.namespace,
       onEvent: (e) => log.log(e.type === 'Warning' ? 'warn' : 'info', 'event', { ...e }),
     });
   } else {
-    const kc = new KubeConfig();
-    if (args.kubeconfig) kc.loadFromFile(args.kubeconfig);
-    else kc.loadFromCluster();
+    let kc;
+    try {
+      kc = loadKubeConfig(args.kubeconfig);
+    } catch (e) {
+      if (!(e instanceof KubeConfigError)) throw e;
+      process.stderr.write(`lbkitd: ${e.message}\n`);
+      return 1;
+    }
     source = new KubeSource(kc, { namespace: args.namespace, podName: process.env.METALLB_POD_NAME, podUID: process.env.METALLB_POD_UID, log });
   }
 
+  // compile the CRD-schema validators now, before memberlist runs: ~0.3 s of CPU that must not
+  // delay probe answers later
+  crdSchemas().compileAll();
   let l2: L2Announcer | undefined;
   let bgp: BgpAnnouncer | undefined;
   let membership: Membership | undefined;
@@ -61,12 +89,21 @@ export async function main(argv: string[]): Promise<number> {
     const mlBackend = args.membershipBackend === 'auto' ? (have.membership ? 'lbkit' : 'serf') : args.membershipBackend;
     const bgpBackend = args.bgpBackend === 'auto' ? (have.bgp ? 'lbkit' : 'gobgp') : args.bgpBackend;
     log.log('info', 'speaker backends', { l2: l2Backend, membership: args.memberlistBind ? mlBackend : 'disabled', bgp: bgpBackend });
-    l2 = await createL2Announcer({ interfaces: args.interfaces, log: log.child({ component: 'l2' }), backend: l2Backend, onGratuitous: (ip) => metrics.gratuitousSent.inc({ ip }) });
+    l2 = await createL2Announcer({ interfaces: args.interfaces, log: log.child({ component: 'l2' }), backend: l2Backend, onGratuitous: (ip) => metrics.gratuitousSent.inc({ ip }),
+      onReply: (ip) => {
+        metrics.l2RequestsReceived.inc({ ip });
+        metrics.l2ResponsesSent.inc({ ip });
+      },
+    });
     try {
-      bgp = await createBgpAnnouncer({ node: args.node, log: log.child({ component: 'bgp' }), backend: bgpBackend });
+      bgp = await createBgpAnnouncer({ node: args.node, log: log.child({ component: 'bgp' }), backend: bgpBackend, gracefulShutdownMs: args.drainMs });
     } catch (e) {
       log.log('warn', 'BGP disabled: backend unavailable', { err: errMsg(e) });
     }
+    // session state, UPDATE counts and prefixes are read at scrape time (sessions change without a sync)
+    registry.beforeRender(() => {
+      if (bgp?.sessionStates) recordBgpSessions(metrics, bgp.sessionStates());
+    });
     if (args.memberlistBind) membership = await createMembership({ node: args.node, bind: args.memberlistBind, join: args.memberlistJoin, secret: args.memberlistSecret, log: log.child({ component: 'memberlist' }), backend: mlBackend, timings: args.memberlistTimings });
     else log.log('warn', 'when memberlist is disabled, the speaker must run on all nodes (every Node object is a candidate)');
   }
@@ -88,7 +125,8 @@ export async function main(argv: string[]): Promise<number> {
   });
 
   if (args.metricsPort > 0) {
-    const srv = await serveMetrics(registry, args.metricsPort, args.metricsHost);
+    // /readyz: the source synced, a config is loaded, no sticky list/watch/status-write error
+    const srv = await serveMetrics(registry, args.metricsPort, args.metricsHost, { ready: () => daemon.health().ready });
     closers.push(() => new Promise<void>((r) => srv.close(() => r())));
     log.log('info', 'metrics listening', { port: args.metricsPort });
   }
@@ -126,17 +164,35 @@ export async function main(argv: string[]): Promise<number> {
   let onSignal: ((sig: string) => void) | undefined;
   const early = (sig: string) => {
     signalled ??= sig;
-    onSignal?.(sig);
+    // before start() returned (source not synced: API unreachable, RBAC 403, CRD missing): stop
+    // the daemon, which makes start() return at once
+    if (onSignal) onSignal(sig);
+    else void daemon.stop().catch(() => {});
   };
   process.once('SIGTERM', () => early('SIGTERM'));
   process.once('SIGINT', () => early('SIGINT'));
   try {
     await daemon.start();
   } catch (e) {
-    log.log('error', 'startup failed', { err: errMsg(e) });
+    if (!signalled) log.log('error', 'startup failed', { err: errMsg(e) });
     await daemon.stop().catch(() => {});
     for (const c of closers) await c();
-    return 1;
+    if (signalled) log.log('info', 'stopped before the source synced', { signal: signalled });
+    return signalled ? 0 : 1;
+  }
+  if (args.webhookPort) {
+    const certDir = args.webhookCertDir ?? DEFAULT_WEBHOOK_CERT_DIR;
+    const wh = new WebhookServer({ certDir, port: args.webhookPort, namespace: args.namespace, snapshot: () => source.snapshot(), log: (l, m, f) => log.log(l, m, f) });
+    try {
+      await wh.start();
+    } catch (e) {
+      log.log('error', 'webhook not started', { err: errMsg(e) });
+      await daemon.stop().catch(() => {});
+      for (const c of closers) await c();
+      return 1;
+    }
+    closers.push(() => wh.stop());
+    log.log('info', 'webhook listening', { port: wh.port, certDir });
   }
   // Discovery (MetalLB lists speaker pods; lbkitd uses the Node objects' InternalIP): without
   // explicit --memberlist-join, join every known node's address on the memberlist port, now and
@@ -159,7 +215,22 @@ export async function main(argv: string[]): Promise<number> {
     joinTimer.unref?.();
   }
   log.log('info', 'lbkitd started', { mode: args.mode, source: args.config ?? args.kubeconfig ?? 'in-cluster' });
-  const stateTimer = setInterval(writeState, 100);
+  // the state file is written on change only, debounced: at least 50 ms apart, and at least 20×
+  // the last write's duration apart (a 50k-service state file is not rewritten 20 times a second)
+  let stateTimer: NodeJS.Timeout | undefined;
+  let lastWrite = 0;
+  let writeCost = 0;
+  daemon.onChange(() => {
+    if (stateTimer || !args.stateFile) return;
+    const gap = Math.max(50, 20 * writeCost);
+    stateTimer = setTimeout(() => {
+      stateTimer = undefined;
+      const t0 = Date.now();
+      writeState();
+      lastWrite = Date.now();
+      writeCost = lastWrite - t0;
+    }, Math.max(10, gap - (Date.now() - lastWrite)));
+  });
   writeState();
 
   return await new Promise<number>((resolve) => {
@@ -173,7 +244,7 @@ export async function main(argv: string[]): Promise<number> {
       } catch (e) {
         log.log('error', 'shutdown error', { err: errMsg(e) });
       }
-      clearInterval(stateTimer);
+      clearTimeout(stateTimer);
       clearInterval(joinTimer);
       writeState();
       for (const c of closers) await c();

@@ -1,30 +1,22 @@
 /**
- * ObjectSource backed by a Kubernetes API server through `@kubernetes/client-node` 1.x:
- * one informer (list + watch) per kind, status/annotation writes, Events, and the
- * ServiceL2Status / ServiceBGPStatus custom resources.
+ * ObjectSource backed by a Kubernetes API server through `@kubernetes/client-node` 1.x: one
+ * {@link Reflector} (list + watch with health checks) per kind feeding an incremental object feed,
+ * Service status/annotation writes (merge PATCH, bounded concurrency), Events behind a bounded
+ * queue, and ServiceL2Status / ServiceBGPStatus behind a coalescing per-key queue.
  */
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  KubeConfig,
-  PatchStrategy,
-  makeInformer,
-  setHeaderOptions,
-  type Informer,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-  type V1Service,
-} from '@kubernetes/client-node';
-import { randomBytes } from 'node:crypto';
-import type { EventRecorder, EventType, StatusWriter } from '../events.js';
-import { errMsg } from '../errors.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { EventRecorder, StatusWriter } from '../events.js';
 import { ANN_ALLOCATED_FROM_POOL } from '../service.js';
 import type { SpeakerStatusSink } from '../speaker.js';
-import { emptySnapshot, type KubeObject, type Service, type Snapshot } from '../types.js';
+import { emptySnapshot, keyOf, type KubeObject, type Service, type Snapshot } from '../types.js';
 import { nullLogger, type Logger } from '../log.js';
-import { Listeners, type ObjectSource, type PoolStatus } from './source.js';
+import { httpCode, Reflector, shortErr, type ListResult } from '../informer/reflector.js';
+import { runQueue, WorkQueue } from '../queue/workqueue.js';
+import { Semaphore } from '../queue/semaphore.js';
+import { KubeEventSink } from '../kube/event-sink.js';
+import { KubeSpeakerStatusSink } from '../kube/speaker-status-sink.js';
+import { RestClient, seg } from '../kube/rest.js';
+import { Listeners, type ObjectListener, type ObjectSource, type PoolStatus, type SourceHealth } from './source.js';
 
 /** Options of {@link KubeSource}. */
 export interface KubeSourceOptions {
@@ -36,30 +28,51 @@ export interface KubeSourceOptions {
   podName?: string;
   /** Pod UID for owner references of status objects (optional). */
   podUID?: string;
-  /** Delay before restarting a failed watch (default 1000 ms). */
+  /** First delay before retrying a failed list or watch (default 200 ms, doubling up to 30 s). */
   restartDelayMs?: number;
+  /** Minimum server-side watch timeout in s (default 300). */
+  watchTimeoutSec?: number;
+  /** A watch silent for this long is re-opened (default 90 000 ms). */
+  stallMs?: number;
+  /** Periodic re-list (default 600 000 ms). */
+  resyncMs?: number;
+  /** Concurrent API writes (status, speaker status; default 16). */
+  writeConcurrency?: number;
+  /** Concurrent Event POSTs (default 4). */
+  eventConcurrency?: number;
+  /**
+   * Kinds that may be forbidden (403) or missing (404) without blocking the start: they count as
+   * empty, are logged once and retried in the background. Default: bfdProfiles and communities.
+   */
+  optionalKinds?: Array<keyof Snapshot>;
   log?: Logger;
 }
 
-type Entry = { field: keyof Snapshot; path: string; list: () => Promise<KubernetesListObject<KubernetesObject>> };
-
 const GROUP = 'metallb.io';
+
+type Entry = { field: keyof Snapshot; path: string; list: (cont?: string) => Promise<ListResult> };
 
 /** Kubernetes ObjectSource. */
 export class KubeSource implements ObjectSource {
-  private readonly core: CoreV1Api;
-  private readonly custom: CustomObjectsApi;
-  private readonly informers: Array<{ field: keyof Snapshot; inf: Informer<KubernetesObject> & ObjectCache<KubernetesObject> }> = [];
+  private readonly rest: RestClient;
+  private readonly reflectors = new Map<keyof Snapshot, Reflector>();
   private readonly changes = new Listeners<[Snapshot]>();
   private readonly errors = new Listeners<[Error]>();
+  private readonly objectListeners: ObjectListener[] = [];
   private readonly ns: string;
   private readonly log: Logger;
+  private readonly sem: Semaphore;
+  private readonly eventSink: KubeEventSink;
+  private readonly statusSink: KubeSpeakerStatusSink;
+  private readonly cache = new Map<keyof Snapshot, KubeObject[]>();
+  private changeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** Names of the status objects this process owns: `l2|bgp/<svc key>/<node>` → object name. */
-  private readonly statusNames = new Map<string, string>();
+  private stopWaiters: Array<() => void> = [];
   readonly statusWriter: StatusWriter;
   readonly events: EventRecorder;
   readonly speakerStatus: SpeakerStatusSink;
+  /** Whether every required kind has been listed at least once. */
+  synced = false;
 
   /** @param kc a loaded KubeConfig (loadFromDefault / loadFromFile / loadFromCluster / loadFromOptions) */
   constructor(
@@ -68,102 +81,162 @@ export class KubeSource implements ObjectSource {
   ) {
     this.ns = opts.namespace ?? 'metallb-system';
     this.log = opts.log ?? nullLogger;
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+    // lists and writes: client-node's KubeConfig authentication over one keep-alive agent, plain
+    // JSON (client-node's generated clients open a connection per request and cost ~3× the CPU)
+    this.rest = new RestClient(kc);
+    this.sem = new Semaphore(opts.writeConcurrency ?? 16);
     this.statusWriter = { updateServiceStatus: (svc) => this.writeStatus(svc) };
-    this.events = { event: (obj, type, reason, message) => void this.writeEvent(obj, type, reason, message) };
-    this.speakerStatus = {
-      setL2Status: (svc, node, ifs) => this.writeSpeakerStatus('l2', svc, node, ifs === null ? null : { interfaces: ifs.map((name) => ({ name })) }),
-      setBgpStatus: (svc, node, peers) => this.writeSpeakerStatus('bgp', svc, node, peers === null ? null : { peers }),
-    };
+    this.eventSink = new KubeEventSink(this.rest, { component: opts.component, podName: opts.podName, concurrency: opts.eventConcurrency ?? 4, log: this.log });
+    this.events = this.eventSink;
+    this.statusSink = new KubeSpeakerStatusSink(this.rest, { namespace: this.ns, podName: opts.podName, podUID: opts.podUID, sem: this.sem, log: this.log });
+    this.speakerStatus = this.statusSink;
   }
 
   private entries(): Entry[] {
-    const disc = this.kc.makeApiClient(DiscoveryV1Api);
-    const core = this.core;
-    const cr = (version: string, plural: string) => ({
-      path: `/apis/${GROUP}/${version}/namespaces/${this.ns}/${plural}`,
-      list: () => this.custom.listNamespacedCustomObject({ group: GROUP, version, namespace: this.ns, plural }) as Promise<KubernetesListObject<KubernetesObject>>,
-    });
-    return [
-      { field: 'services', path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() as Promise<KubernetesListObject<KubernetesObject>> },
-      { field: 'endpointSlices', path: '/apis/discovery.k8s.io/v1/endpointslices', list: () => disc.listEndpointSliceForAllNamespaces() as Promise<KubernetesListObject<KubernetesObject>> },
-      { field: 'nodes', path: '/api/v1/nodes', list: () => core.listNode() as Promise<KubernetesListObject<KubernetesObject>> },
-      { field: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() as Promise<KubernetesListObject<KubernetesObject>> },
-      { field: 'pools', ...cr('v1beta1', 'ipaddresspools') },
-      { field: 'l2Advertisements', ...cr('v1beta1', 'l2advertisements') },
-      { field: 'bgpAdvertisements', ...cr('v1beta1', 'bgpadvertisements') },
-      { field: 'bgpPeers', ...cr('v1beta2', 'bgppeers') },
-      { field: 'communities', ...cr('v1beta1', 'communities') },
-      { field: 'bfdProfiles', ...cr('v1beta1', 'bfdprofiles') },
+    // lists go through the lean REST client, paginated (500 per page), as plain JSON: client-node's
+    // typed lists build model objects with every optional field, about twice the memory at 50k
+    const list = (path: string) => (cont?: string) => this.rest.request('GET', `${path}?limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`) as Promise<ListResult>;
+    const cr = (version: string, plural: string) => `/apis/${GROUP}/${version}/namespaces/${seg(this.ns)}/${plural}`;
+    const paths: Array<[keyof Snapshot, string]> = [
+      ['services', '/api/v1/services'],
+      ['endpointSlices', '/apis/discovery.k8s.io/v1/endpointslices'],
+      ['nodes', '/api/v1/nodes'],
+      ['namespaces', '/api/v1/namespaces'],
+      ['pools', cr('v1beta1', 'ipaddresspools')],
+      ['l2Advertisements', cr('v1beta1', 'l2advertisements')],
+      ['bgpAdvertisements', cr('v1beta1', 'bgpadvertisements')],
+      ['bgpPeers', cr('v1beta2', 'bgppeers')],
+      ['communities', cr('v1beta1', 'communities')],
+      ['bfdProfiles', cr('v1beta1', 'bfdprofiles')],
     ];
+    return paths.map(([field, path]) => ({ field, path, list: list(path) }));
+  }
+
+  /**
+   * Starts every reflector and resolves once each required kind has been listed once (a transient
+   * API error never looks like "no pools"). Rejects when {@link stop} is called first, so a
+   * SIGTERM during startup is honoured at once.
+   */
+  async start(): Promise<void> {
+    const optional = new Set(this.opts.optionalKinds ?? ['bfdProfiles', 'communities']);
+    for (const e of this.entries()) {
+      const r = new Reflector({
+        kc: this.kc,
+        path: e.path,
+        list: e.list,
+        optional: optional.has(e.field),
+        watchTimeoutSec: this.opts.watchTimeoutSec,
+        stallMs: this.opts.stallMs,
+        resyncMs: this.opts.resyncMs,
+        backoffBaseMs: this.opts.restartDelayMs ?? 200,
+        log: this.log,
+        onEvent: (type, obj, old) => this.onEvent(e.field, type, obj, old),
+      });
+      this.reflectors.set(e.field, r);
+    }
+    for (const r of this.reflectors.values()) r.start();
+    const stopped = new Promise<void>((r) => this.stopWaiters.push(r));
+    await Promise.race([Promise.all([...this.reflectors.values()].map((r) => r.waitSynced())), stopped]);
+    if (this.stopped) throw new Error('KubeSource stopped before the initial sync');
+    this.synced = true;
+    // deliver the initial state to incremental listeners (events before the sync were held back)
+    for (const [field, r] of this.reflectors) for (const o of r.store.values()) this.emitObject(field, 'ADDED', o, undefined);
+  }
+
+  private onEvent(field: keyof Snapshot, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, old: KubeObject | undefined): void {
+    this.cache.delete(field);
+    if (!this.synced) return;
+    this.emitObject(field, type, obj, old);
+    if (this.changeTimer === undefined && this.hasChangeListeners) {
+      this.changeTimer = setTimeout(() => {
+        this.changeTimer = undefined;
+        this.changes.emit(this.snapshot());
+      }, 10);
+    }
+  }
+
+  private hasChangeListeners = false;
+
+  private emitObject(field: keyof Snapshot, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, old: KubeObject | undefined): void {
+    for (const cb of this.objectListeners) {
+      try {
+        cb(field, type, obj, old);
+      } catch (e) {
+        this.log.log('error', 'object listener failed', { kind: field, err: String(e) });
+      }
+    }
   }
 
   /** @inheritdoc */
-  async start(): Promise<void> {
-    const synced = new Set<keyof Snapshot>();
-    const entries = this.entries();
-    for (const e of entries) {
-      // the first successful list marks the kind as synced: nothing is reconciled before every
-      // kind has been listed once, so a transient API error never looks like "no pools"
-      const list = async () => {
-        const l = await e.list();
-        synced.add(e.field);
-        return l;
-      };
-      const inf = makeInformer(this.kc, e.path, list);
-      inf.on('add', () => this.changed());
-      inf.on('update', () => this.changed());
-      inf.on('delete', () => this.changed());
-      inf.on('error', (err: unknown) => {
-        this.errors.emit(new Error(`watch ${e.path}: ${errMsg(err)}`));
-        if (this.stopped) return;
-        // client-node stops an informer on error: restart it after a delay
-        const t = setTimeout(() => {
-          if (!this.stopped) inf.start().catch((x: unknown) => this.errors.emit(new Error(`restart ${e.path}: ${errMsg(x)}`)));
-        }, this.opts.restartDelayMs ?? 1000);
-        t.unref?.();
-      });
-      this.informers.push({ field: e.field, inf });
-    }
-    await Promise.all(this.informers.map(({ inf }) => inf.start()));
-    while (synced.size < entries.length) {
-      if (this.stopped) throw new Error('KubeSource stopped before the initial sync');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    this.synced = true;
+  onObject(cb: ObjectListener): void {
+    this.objectListeners.push(cb);
   }
 
-  /** Whether every kind has been listed at least once. */
-  synced = false;
+  /** @inheritdoc */
+  health(): SourceHealth {
+    const errors: string[] = [];
+    const unavailable: string[] = [];
+    for (const [field, r] of this.reflectors) {
+      if (r.lastError) errors.push(`${field}: ${r.lastError}`);
+      if (r.unavailable) unavailable.push(field);
+    }
+    return { synced: this.synced, errors, unavailable };
+  }
 
-  private changed(): void {
-    if (!this.synced) return;
-    this.changes.emit(this.snapshot());
+  /** Per-kind reflector counters (lists, watches, 410s, stalls, errors). */
+  reflectorStats(): Record<string, Reflector['stats']> {
+    return Object.fromEntries([...this.reflectors].map(([k, r]) => [k, { ...r.stats }]));
+  }
+
+  /** Writes waiting or in flight: speaker status keys, Events. */
+  pendingWrites(): { speakerStatus: number; events: number; annotations: number } {
+    return { speakerStatus: this.statusSink.pending, events: this.eventSink.pending, annotations: this.pendingAnnotations };
+  }
+
+  /** Resolves when every queued ServiceL2Status / ServiceBGPStatus write is done (retries included). */
+  async flushWrites(): Promise<void> {
+    while ((this.statusSink.pending > 0 || this.pendingAnnotations > 0) && !this.stopped) {
+      await this.statusSink.idle();
+      await this.annotationQueue.idle();
+      if (this.statusSink.pending > 0 || this.pendingAnnotations > 0) await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** @inheritdoc */
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all(this.informers.map(({ inf }) => inf.stop().catch(() => {})));
+    clearTimeout(this.changeTimer);
+    for (const w of this.stopWaiters.splice(0)) w();
+    for (const r of this.reflectors.values()) r.stop();
+    this.eventSink.stop();
+    this.statusSink.stop();
+    this.annotationQueue.shutDown();
+    this.rest.close();
   }
 
   /** @inheritdoc */
   snapshot(): Snapshot {
     const s = emptySnapshot();
-    for (const { field, inf } of this.informers) (s[field] as KubeObject[]) = inf.list() as KubeObject[];
-    // stable order (by namespace/name) so every replica processes services identically
-    for (const k of Object.keys(s) as Array<keyof Snapshot>)
-      (s[k] as KubeObject[]).sort((a, b) => {
-        const ka = `${a.metadata?.namespace ?? ''}/${a.metadata?.name ?? ''}`;
-        const kb = `${b.metadata?.namespace ?? ''}/${b.metadata?.name ?? ''}`;
-        return ka < kb ? -1 : ka > kb ? 1 : 0;
-      });
+    for (const [field, r] of this.reflectors) {
+      let list = this.cache.get(field);
+      if (!list) {
+        // stable order (by namespace/name), computed once per change of the kind, on demand
+        list = [...r.store.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, o]) => o);
+        this.cache.set(field, list);
+      }
+      (s[field] as KubeObject[]) = list.slice();
+    }
     return s;
+  }
+
+  /** The current object of a kind by key (`namespace/name`), without building a snapshot. */
+  get(field: keyof Snapshot, key: string): KubeObject | undefined {
+    return this.reflectors.get(field)?.store.get(key);
   }
 
   /** @inheritdoc */
   onChange(cb: (snap: Snapshot) => void): void {
+    this.hasChangeListeners = true;
     this.changes.add(cb);
   }
 
@@ -174,88 +247,66 @@ export class KubeSource implements ObjectSource {
 
   /** @inheritdoc */
   async updatePoolStatus(pool: string, status: PoolStatus): Promise<void> {
-    await this.custom.patchNamespacedCustomObjectStatus(
-      { group: GROUP, version: 'v1beta1', namespace: this.ns, plural: 'ipaddresspools', name: pool, body: { status } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    await this.sem.run(() => this.rest.mergePatch(`/apis/${GROUP}/v1beta1/namespaces/${seg(this.ns)}/ipaddresspools/${seg(pool)}/status`, { status }));
   }
 
+  private readonly annotations = new Map<string, { name: string; namespace: string; pool: string | null }>();
+  private readonly annotationQueue = new WorkQueue<string>({ baseMs: 200, maxMs: 60_000 });
+  private annotationWorkers: Promise<void> | undefined;
+
+  /**
+   * The status goes first (merge PATCH on the status subresource: no read, no resourceVersion
+   * conflict, and it is what speakers act on); the `ip-allocated-from-pool` annotation (a merge
+   * PATCH on the object, informational) follows behind a coalescing per-key queue with its own
+   * retries. Both are skipped when the cached object already carries them. Throws when the status
+   * write fails; the caller retries with backoff.
+   */
   private async writeStatus(svc: Service): Promise<void> {
     const name = svc.metadata?.name ?? '';
     const namespace = svc.metadata?.namespace ?? 'default';
-    const pool = svc.metadata?.annotations?.[ANN_ALLOCATED_FROM_POOL];
-    // annotation first (metadata is ignored by the status subresource), then status
-    await this.core.patchNamespacedService(
-      { name, namespace, body: { metadata: { annotations: { [ANN_ALLOCATED_FROM_POOL]: pool ?? null } } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-    const current = await this.core.readNamespacedService({ name, namespace });
-    current.status = { ...(current.status ?? {}), loadBalancer: svc.status?.loadBalancer ?? {} } as V1Service['status'];
-    await this.core.replaceNamespacedServiceStatus({ name, namespace, body: current });
-  }
-
-  private async writeEvent(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
-    const namespace = obj.metadata?.namespace ?? 'default';
-    const now = new Date();
-    try {
-      await this.core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { name: `${obj.metadata?.name ?? 'object'}.${randomBytes(8).toString('hex')}`, namespace },
-          involvedObject: { apiVersion: obj.apiVersion ?? 'v1', kind: obj.kind ?? 'Service', name: obj.metadata?.name, namespace, uid: obj.metadata?.uid, resourceVersion: obj.metadata?.resourceVersion },
-          reason,
-          message,
-          type,
-          source: { component: this.opts.component ?? 'lbkitd' },
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-          reportingComponent: this.opts.component ?? 'lbkitd',
-          reportingInstance: this.opts.podName ?? '',
-        },
-      });
-    } catch (e) {
-      this.log.log('warn', 'event write failed', { reason, err: errMsg(e) });
+    const key = keyOf(svc);
+    const pool = svc.metadata?.annotations?.[ANN_ALLOCATED_FROM_POOL] ?? null;
+    const cur = this.reflectors.get('services')?.store.get(key) as Service | undefined;
+    const ingress = svc.status?.loadBalancer?.ingress;
+    const want = ingress && ingress.length ? ingress : null;
+    const have = cur?.status?.loadBalancer?.ingress;
+    if (!cur || JSON.stringify(have && have.length ? have : null) !== JSON.stringify(want)) {
+      await this.sem.run(() => this.rest.mergePatch(`/api/v1/namespaces/${seg(namespace)}/services/${seg(name)}/status`, { status: { loadBalancer: { ingress: want } } }));
+    }
+    if (!cur || (cur.metadata?.annotations?.[ANN_ALLOCATED_FROM_POOL] ?? null) !== pool) {
+      this.annotations.set(key, { name, namespace, pool });
+      this.annotationQueue.forget(key);
+      this.annotationQueue.add(key);
+      this.annotationWorkers ??= runQueue(this.annotationQueue, (k) => this.writeAnnotation(k), { concurrency: 8 });
     }
   }
 
-  private async writeSpeakerStatus(kind: 'l2' | 'bgp', svc: Service, node: string, status: Record<string, unknown> | null): Promise<void> {
-    const plural = kind === 'l2' ? 'servicel2statuses' : 'servicebgpstatuses';
-    const svcName = svc.metadata?.name ?? '';
-    const svcNs = svc.metadata?.namespace ?? 'default';
-    const labels = { 'metallb.io/node': node, 'metallb.io/service-name': svcName, 'metallb.io/service-namespace': svcNs };
-    const selector = Object.entries(labels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
-    const base = { group: GROUP, version: 'v1beta1', namespace: this.ns, plural };
-    try {
-      const list = (await this.custom.listNamespacedCustomObject({ ...base, labelSelector: selector })) as { items?: KubeObject[] };
-      const items = list.items ?? [];
-      const cacheKey = `${kind}/${svcNs}/${svcName}/${node}`;
-      if (status === null) {
-        for (const it of items) await this.custom.deleteNamespacedCustomObject({ ...base, name: it.metadata!.name! });
-        this.statusNames.delete(cacheKey);
-        return;
-      }
-      // keep one object, delete duplicates
-      for (const it of items.slice(1)) await this.custom.deleteNamespacedCustomObject({ ...base, name: it.metadata!.name! });
-      const full = { node, serviceName: svcName, serviceNamespace: svcNs, ...status };
-      let name = items[0]?.metadata?.name;
-      if (!name) {
-        const body: KubeObject = {
-          apiVersion: `${GROUP}/v1beta1`,
-          kind: kind === 'l2' ? 'ServiceL2Status' : 'ServiceBGPStatus',
-          metadata: { generateName: `${kind}-`, namespace: this.ns, labels },
-          status: full,
-        };
-        if (this.opts.podName && this.opts.podUID) body.metadata!.ownerReferences = [{ apiVersion: 'v1', kind: 'Pod', name: this.opts.podName, uid: this.opts.podUID }];
-        const created = (await this.custom.createNamespacedCustomObject({ ...base, body })) as KubeObject;
-        name = created.metadata?.name ?? '';
-      }
-      this.statusNames.set(cacheKey, name);
-      await this.custom.patchNamespacedCustomObjectStatus({ ...base, name, body: { status: full } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-    } catch (e) {
-      this.log.log('warn', `${plural} write failed`, { service: `${svcNs}/${svcName}`, err: errMsg(e) });
+  private async writeAnnotation(key: string): Promise<void> {
+    const a = this.annotations.get(key);
+    if (!a) return;
+    const cur = this.reflectors.get('services')?.store.get(key) as Service | undefined;
+    if (!cur) {
+      this.annotations.delete(key);
+      return;
     }
+    if ((cur.metadata?.annotations?.[ANN_ALLOCATED_FROM_POOL] ?? null) !== a.pool) {
+      try {
+        await this.sem.run(() => this.rest.mergePatch(`/api/v1/namespaces/${seg(a.namespace)}/services/${seg(a.name)}`, { metadata: { annotations: { [ANN_ALLOCATED_FROM_POOL]: a.pool } } }));
+      } catch (e) {
+        if (httpCode(e) === 404) {
+          this.annotations.delete(key);
+          return;
+        }
+        const n = this.annotationQueue.retries(key);
+        if (n === 0 || (n & (n - 1)) === 0) this.log.log('warn', 'pool annotation write failed, retrying with backoff', { service: key, err: shortErr(e) });
+        throw e;
+      }
+    }
+    if (this.annotations.get(key) === a) this.annotations.delete(key);
+  }
+
+  /** Pool annotations waiting to be written (queued, delayed or in flight). */
+  get pendingAnnotations(): number {
+    return this.annotationQueue.length + this.annotationQueue.delayedCount + this.annotationQueue.inFlight;
   }
 }

@@ -1,7 +1,7 @@
 /** The ObjectSource abstraction: where objects come from and where status goes back to. */
 import type { EventRecorder, StatusWriter } from '../events.js';
 import type { SpeakerStatusSink } from '../speaker.js';
-import type { Snapshot } from '../types.js';
+import type { KubeObject, Snapshot } from '../types.js';
 
 /** A source of Kubernetes-shaped objects with write-back for status, events and speaker status. */
 export interface ObjectSource {
@@ -23,6 +23,27 @@ export interface ObjectSource {
   readonly speakerStatus: SpeakerStatusSink;
   /** Optional: writes IPAddressPool status counters (MetalLB v0.15 pool status). */
   updatePoolStatus?(pool: string, status: PoolStatus): Promise<void>;
+  /**
+   * Optional incremental feed: called once per object change (after {@link start} resolved, every
+   * object of the initial list is delivered as `ADDED` first). A source with this feed lets the
+   * daemon keep its indexes incrementally instead of diffing snapshots.
+   */
+  onObject?(cb: ObjectListener): void;
+  /** Optional health: whether every required kind is synced, and the current sticky errors. */
+  health?(): SourceHealth;
+}
+
+/** One object change of an incremental source. */
+export type ObjectListener = (kind: keyof Snapshot, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, old: KubeObject | undefined) => void;
+
+/** Health of a source (readiness). */
+export interface SourceHealth {
+  /** Every required kind has been listed at least once. */
+  synced: boolean;
+  /** Problems that persist (a failing list or watch), by collection. */
+  errors: string[];
+  /** Optional kinds that are forbidden or missing (treated as empty). */
+  unavailable: string[];
 }
 
 /** IPAddressPool `.status` (counters of assigned and available addresses). */

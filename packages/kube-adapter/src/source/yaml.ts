@@ -23,9 +23,10 @@ const KIND_TO_FIELD: Record<string, keyof Snapshot> = {
   BGPPeer: 'bgpPeers',
   Community: 'communities',
   BFDProfile: 'bfdProfiles',
+  Secret: 'secrets',
 };
 
-const NAMESPACED = new Set(['Service', 'EndpointSlice', 'IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'Community', 'BFDProfile']);
+const NAMESPACED = new Set(['Service', 'EndpointSlice', 'IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'Community', 'BFDProfile', 'Secret']);
 
 /** Error in a YAML input: names the file, the document index and, when known, the object. */
 export class YamlSourceError extends Error {
@@ -191,9 +192,12 @@ export class YamlFileSource implements ObjectSource {
   async start(): Promise<void> {
     this.reload();
     if (this.opts.watch === false) return;
-    // Watch the directory: editors and `mv` replace the file, which a file watch would lose.
+    // Watch the directory: editors and `mv` replace the file, which a file watch would lose. On a
+    // ConfigMap volume kubelet swaps the `..data` symlink the file points through: those events
+    // name `..data`/`..data_tmp`, never the file; reload() compares the content.
     this.watcher = watch(dirname(this.path), (_ev, name) => {
-      if (name && name.toString() !== basename(this.path)) return;
+      const n = name?.toString();
+      if (n && n !== basename(this.path) && !n.startsWith('..')) return;
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.onFileEvent(), this.opts.debounceMs ?? 100);
     });

@@ -102,7 +102,9 @@ for (const family of ['ipv4', 'ipv6'] as const) {
       await until(() => c.state(other)?.members?.length === 3 && c.state(other)?.l2Held === false, 20_000, 'restarted node rejoined with the hold released');
       const rejoinMs = Date.now() - t0;
       const restartLog = other.logs.slice(logsBefore).join('');
-      const released = /"msg":"L2 startup hold released"[^\n]*"reason":"joined the cluster","heldMs":(\d+)/.exec(restartLog);
+      // one log line with the message, the reason and the hold time (field order is the logger's)
+      const releasedLine = restartLog.split('\n').find((l) => l.includes('"msg":"L2 startup hold released"') && l.includes('"reason":"joined the cluster"'));
+      const released = releasedLine ? /"heldMs":(\d+)/.exec(releasedLine) : null;
       expect(released, restartLog).not.toBeNull();
       // keep watching longer than the gratuitous repeat gap (1.1 s), then a positive control: the node
       // sends one gratuitous ARP / unsolicited NA for its OWN address, which the capture must hold
@@ -167,9 +169,17 @@ print(len(bad))
 `;
       const sent = Number((await sh('/usr/bin/python3', ['-c', py], { ns: c.client, timeoutMs: 60_000 })).trim());
       expect(sent).toBe(v6 ? 5 : 7);
-      // every one of them counted as malformed and reported with the interface (the report runs every 2 s)
-      const want = new RegExp(`"msg":"dropped malformed frames".*"interface":"eth0","arp":${v6 ? 0 : sent},"ndp":${v6 ? sent : 0}`);
-      await until(() => want.test(leader.logs.join('')), 10_000, `${sent} malformed frames logged with the interface`);
+      // The truncated ones end before the target address, which the kernel filter built from the
+      // owned VIPs reads (ARP: offset 38, NS: the target's low 32 bits at 74): the kernel drops them.
+      // Every other one reaches the native responder and is counted as malformed and reported with
+      // the interface (the report runs every 2 s).
+      const counted = v6 ? sent - 1 : sent - 3;
+      const logged = (): boolean =>
+        leader.logs
+          .join('')
+          .split('\n')
+          .some((l) => l.includes('"msg":"dropped malformed frames"') && l.includes('"interface":"eth0"') && l.includes(`"arp":${v6 ? 0 : counted},`) && l.includes(`"ndp":${v6 ? counted : 0}`));
+      await until(logged, 10_000, `${counted} malformed frames logged with the interface`);
       expect(leader.lbkitd!.exitCode).toBeNull();
       await sh('ip', [...(v6 ? ['-6'] : []), 'neigh', 'flush', 'to', vip, 'dev', 'eth0'], { ns: c.client });
       expect(await until(() => c.curl(vip).then((b) => (b === leader.name ? b : null)), 10_000, 'client re-resolving the VIP after the junk')).toBe(leader.name);
@@ -199,7 +209,13 @@ print(len(bad))
       // the stopped speaker exited cleanly after its leave
       await until(() => second.lbkitd!.exitCode !== null, 10_000, 'lbkitd exit after SIGTERM');
       expect(second.lbkitd!.exitCode).toBe(0);
-      expect(third.logs.join('')).toMatch(/"member leave".*"member":"/);
+      // the third node saw the leave (one log line; field order is the logger's)
+      expect(
+        third.logs
+          .join('')
+          .split('\n')
+          .some((l) => l.includes('"msg":"member leave"') && l.includes(`"member":"${second.name}"`)),
+      ).toBe(true);
 
       // the last node's eth0 is deleted and re-created (new ifindex, new MAC): the speaker reopens its
       // socket on the new interface and re-announces, so the client's entry moves to the new MAC
@@ -210,7 +226,9 @@ print(len(bad))
       expect(await until(() => c.curl(vip).then((b) => (b === third.name ? b : null)), 10_000, 'client reaching the node over its new interface')).toBe(third.name);
       // the speaker of this family (ArpSpeaker for IPv4, NdpInterfaceSpeaker for IPv6) reopened with the new MAC
       const proto = v6 ? 'ndp' : 'arp';
-      expect(third.logs.join('')).toMatch(new RegExp(`"msg":"interface re-created, ${proto.toUpperCase()} socket reopened".*"interface":"eth0","protocol":"${proto}","mac":"${newMac}"`));
+      const reopenedLine = (l: string): boolean =>
+        l.includes(`"msg":"interface re-created, ${proto.toUpperCase()} socket reopened"`) && l.includes('"interface":"eth0"') && l.includes(`"protocol":"${proto}"`) && l.includes(`"mac":"${newMac}"`);
+      expect(third.logs.join('').split('\n').some(reopenedLine)).toBe(true);
     }, 240_000);
   });
 }

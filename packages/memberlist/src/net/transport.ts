@@ -9,7 +9,8 @@ import { createServer, connect, isIPv6, type Server, type Socket } from 'node:ne
 import type { Address, EngineTransport } from '../engine/transport.js';
 import type { Message, PingMsg, PushPull } from '../engine/messages.js';
 import { decodePacket, encodePacket, type PacketEncodeOptions, type WireOptions } from '../wire/packet.js';
-import { encodeStreamMessage, tryDecodeStream, MAX_STREAM_BYTES, type StreamMessage } from '../wire/stream.js';
+import { LzwOutputLimitError } from '../wire/lzw.js';
+import { encodeStreamMessage, StreamReader, StreamLabelError, type StreamMessage, type StreamReadResult } from '../wire/stream.js';
 
 export type { Address, EngineTransport };
 
@@ -27,14 +28,45 @@ export interface NetTransportOptions extends WireOptions {
   crc?: boolean | ((toNode: string | undefined) => boolean);
   /** Optional receiver of reliable user messages (stream type 8). */
   onUserMessage?: (from: Address, payload: Uint8Array) => void;
+  /**
+   * Deadline for reading an inbound stream message, from accept to its last byte (Go's TCPTimeout,
+   * set once in handleConn; default 10 000 ms). A stream that trickles slower is closed.
+   */
+  tcpTimeoutMs?: number;
+  /** UDP receive buffer to ask for (default 2 MiB, as memberlist); halved until the OS accepts. */
+  udpRecvBufferBytes?: number;
+}
+
+/** memberlist's udpRecvBufSize (net_transport.go). */
+export const UDP_RECV_BUFFER_BYTES = 2 * 1024 * 1024;
+/** Inbound streams served at once; more are closed on accept (memberlist's maxPushPullRequests). */
+export const MAX_INBOUND_STREAMS = 128;
+
+/**
+ * Asks for `bytes` of receive buffer on `udp`, halving on refusal as memberlist's setUDPRecvBuf
+ * does; returns the size the kernel reports afterwards (Linux doubles the request and caps it at
+ * `net.core.rmem_max`), or 0 when even the smallest request failed.
+ */
+export function setUdpRecvBuffer(udp: UdpSocket, bytes: number): number {
+  for (let size = bytes; size > 0; size = Math.floor(size / 2)) {
+    try {
+      udp.setRecvBufferSize(size);
+      return udp.getRecvBufferSize();
+    } catch {
+      // refused: try half (quietly, as Go does)
+    }
+  }
+  return 0;
 }
 
 /** Counters kept by the transport. */
 export interface TransportStats {
   packetsIn: number;
   packetsOut: number;
-  /** Packets dropped as a whole (label, decryption, CRC, framing). */
+  /** Packets dropped as a whole (label, decryption, CRC, framing, decompression cap). */
   packetsDropped: number;
+  /** Of those, packets whose decompressed size would exceed the cap (LZW bombs). */
+  packetsOverDecompressCap: number;
   /** Compound parts or nested messages that failed to decode and were skipped. */
   partsDropped: number;
   streamsIn: number;
@@ -45,19 +77,24 @@ export interface TransportStats {
   handlerErrors: number;
   /** The last drop reason, for diagnostics. */
   lastError: string;
+  /** Inbound streams closed on accept because {@link MAX_INBOUND_STREAMS} were being served. */
+  streamsRefused: number;
+  /** UDP receive buffer size reported by the kernel after {@link setUdpRecvBuffer} (0 if refused). */
+  udpRecvBufferBytes: number;
 }
 
 /** UDP + TCP memberlist transport on real sockets. */
 export class NetTransport implements EngineTransport {
   /** Counters of traffic and dropped input. */
   readonly stats: TransportStats = {
-    packetsIn: 0, packetsOut: 0, packetsDropped: 0, partsDropped: 0, streamsIn: 0, streamsOut: 0, streamErrors: 0,
-    handlerErrors: 0, lastError: '',
+    packetsIn: 0, packetsOut: 0, packetsDropped: 0, packetsOverDecompressCap: 0, partsDropped: 0, streamsIn: 0, streamsOut: 0, streamErrors: 0,
+    handlerErrors: 0, lastError: '', streamsRefused: 0, udpRecvBufferBytes: 0,
   };
   private packetHandler: ((from: Address, msgs: Message[]) => void) | null = null;
   private pushPullHandler: ((from: Address, req: PushPull) => PushPull) | null = null;
   private closed = false;
   private readonly conns = new Set<Socket>();
+  private inbound = 0;
 
   private constructor(
     private readonly udp: UdpSocket,
@@ -68,6 +105,7 @@ export class NetTransport implements EngineTransport {
   ) {
     udp.on('message', (buf, rinfo) => this.ingest(new Uint8Array(buf), { addr: rinfo.address, port: rinfo.port }));
     udp.on('error', (e) => this.fail(`udp: ${e.message}`));
+    this.stats.udpRecvBufferBytes = setUdpRecvBuffer(udp, opts.udpRecvBufferBytes ?? UDP_RECV_BUFFER_BYTES);
     tcp.on('connection', (s) => this.serve(s));
     tcp.on('error', (e) => this.fail(`tcp: ${e.message}`));
   }
@@ -153,6 +191,7 @@ export class NetTransport implements EngineTransport {
       msgs = d.messages;
     } catch (err) {
       this.stats.packetsDropped++;
+      if (err instanceof LzwOutputLimitError) this.stats.packetsOverDecompressCap++;
       this.fail((err as Error).message);
       return;
     }
@@ -169,32 +208,34 @@ export class NetTransport implements EngineTransport {
     return { ...this.opts, compress: this.opts.compress ?? true };
   }
 
-  /** Reads one stream message from `s`, calling back exactly once. */
-  private readOne(s: Socket, timeoutMs: number, cb: (err: Error | null, msg?: StreamMessage) => void): void {
-    let buf = new Uint8Array(0);
+  /**
+   * Reads one stream message from `s` with a {@link StreamReader} (linear in the message size),
+   * calling back exactly once: with the message, or an error (malformed, too large, closed early,
+   * or not complete within `timeoutMs` of the start — the read deadline).
+   */
+  private readOne(s: Socket, timeoutMs: number, reply: boolean, cb: (err: Error | null, r?: StreamReadResult) => void): void {
+    const reader = new StreamReader({ ...this.opts, reply });
     let done = false;
-    const finish = (err: Error | null, msg?: StreamMessage): void => {
+    const finish = (err: Error | null, r?: StreamReadResult): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       s.removeListener('data', onData);
       try {
-        cb(err, msg);
+        cb(err, r);
       } catch (e) {
         this.stats.handlerErrors++;
         this.fail(`stream handler: ${(e as Error).message}`);
       }
     };
-    const timer = setTimeout(() => finish(new Error(`stream: timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`stream: read deadline of ${timeoutMs} ms passed after ${reader.received} bytes`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer): void => {
-      const nb = new Uint8Array(buf.length + chunk.length);
-      nb.set(buf);
-      nb.set(chunk, buf.length);
-      buf = nb;
-      if (buf.length > MAX_STREAM_BYTES + 300) return finish(new Error('stream: message too large'));
       try {
-        const r = tryDecodeStream(buf, this.opts);
-        if (r) finish(null, r.msg);
+        const r = reader.push(chunk);
+        if (r) finish(null, r);
       } catch (err) {
         finish(err as Error);
       }
@@ -207,24 +248,39 @@ export class NetTransport implements EngineTransport {
 
   private serve(s: Socket): void {
     if (this.closed) { s.destroy(); return; }
-    this.stats.streamsIn++;
-    this.conns.add(s);
-    s.on('close', () => this.conns.delete(s));
     s.on('error', () => undefined);
+    if (this.inbound >= MAX_INBOUND_STREAMS) {
+      this.stats.streamsRefused++;
+      s.destroy();
+      return;
+    }
+    this.stats.streamsIn++;
+    this.inbound++;
+    this.conns.add(s);
+    s.on('close', () => {
+      this.conns.delete(s);
+      this.inbound--;
+    });
     const from: Address = { addr: s.remoteAddress ?? '', port: s.remotePort ?? 0 };
-    this.readOne(s, 10_000, (err, msg) => {
+    this.readOne(s, this.opts.tcpTimeoutMs ?? 10_000, false, (err, res) => {
+      // Go answers on the stream without a label header; the stream's label stays the AAD.
+      const replyOpts = { ...this.streamOpts(), label: res?.label ?? this.opts.label, labelHeader: false };
       const reply = (m: StreamMessage): void => {
         try {
-          s.end(encodeStreamMessage(m, this.streamOpts()));
+          s.end(encodeStreamMessage(m, replyOpts));
         } catch (e) {
           this.fail(`stream reply: ${(e as Error).message}`);
           s.destroy();
         }
       };
+      const msg = res?.msg;
       if (err || !msg) {
         this.stats.streamErrors++;
         this.fail(err?.message ?? 'stream: no message');
-        if (!s.destroyed && s.writable) reply({ type: 'err', error: err?.message ?? 'bad stream' });
+        // A refused label is closed silently, as Go's handleConn does; other errors get an errResp.
+        if (err instanceof StreamLabelError) s.destroy();
+        else if (!s.destroyed && s.writable) reply({ type: 'err', error: err?.message ?? 'bad stream' });
+        else s.destroy();
         return;
       }
       switch (msg.type) {
@@ -274,9 +330,9 @@ export class NetTransport implements EngineTransport {
     s.on('close', () => this.conns.delete(s));
     s.on('error', () => undefined);
     s.write(bytes);
-    this.readOne(s, timeoutMs, (err, reply) => {
+    this.readOne(s, timeoutMs, true, (err, reply) => {
       s.destroy();
-      cb(err, reply);
+      cb(err, reply?.msg);
     });
   }
 

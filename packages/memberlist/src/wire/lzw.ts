@@ -9,7 +9,16 @@ const MAX_CODE = 4095;
 
 /** Compresses `data` exactly as Go's lzw.NewWriter(w, lzw.LSB, 8) would. */
 export function lzwCompress(data: Uint8Array): Uint8Array {
-  const out: number[] = [];
+  let out = new Uint8Array(Math.max(64, data.length >>> 1));
+  let n = 0;
+  const push = (byte: number): void => {
+    if (n === out.length) {
+      const nb = new Uint8Array(out.length * 2);
+      nb.set(out);
+      out = nb;
+    }
+    out[n++] = byte;
+  };
   let bits = 0;
   let nBits = 0;
   let width = 9;
@@ -20,7 +29,7 @@ export function lzwCompress(data: Uint8Array): Uint8Array {
     bits |= code << nBits;
     nBits += width;
     while (nBits >= 8) {
-      out.push(bits & 0xff);
+      push(bits & 0xff);
       bits >>>= 8;
       nBits -= 8;
     }
@@ -62,24 +71,53 @@ export function lzwCompress(data: Uint8Array): Uint8Array {
     incHi();
   }
   write(EOF);
-  if (nBits > 0) out.push(bits & 0xff);
-  return Uint8Array.from(out);
+  if (nBits > 0) push(bits & 0xff);
+  return out.slice(0, n);
 }
 
+/** Thrown when decompressed output would exceed the caller's cap (an LZW bomb, or just too big). */
+export class LzwOutputLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`lzw: output exceeds ${limit} bytes`);
+    this.name = 'LzwOutputLimitError';
+  }
+}
+
+/** Default cap of {@link lzwDecompress}: memberlist HEAD's 40 MiB decompressed-size limit. */
+export const LZW_DEFAULT_MAX_OUTPUT = 40 << 20;
+
 /**
- * Decompresses Go-style LSB/8 LZW. Throws on invalid codes or a missing eof code; output is
- * capped at `maxOutput` bytes (memberlist caps decompressed packets at 40 MiB).
+ * Decompresses Go-style LSB/8 LZW. Throws on invalid codes or a missing eof code.
+ *
+ * The output cap is enforced *while* decoding: before a code's string is written the new length is
+ * checked against `maxOutput`, so a bomb (a few KB that would expand to gigabytes) is rejected
+ * after at most `maxOutput` bytes of work and memory. Output goes to one typed buffer that grows
+ * by doubling (never above the cap); every dictionary entry is a (start, length) slice of the
+ * output already written, so a code is emitted with one `copyWithin` and the dictionary costs
+ * two 4096-entry integer arrays.
  */
-export function lzwDecompress(data: Uint8Array, maxOutput = 40 << 20): Uint8Array {
-  const out: number[] = [];
-  const dict: (Uint8Array | undefined)[] = new Array(4096);
+export function lzwDecompress(data: Uint8Array, maxOutput = LZW_DEFAULT_MAX_OUTPUT): Uint8Array {
+  let out = new Uint8Array(Math.min(maxOutput, Math.max(256, data.length * 4)));
+  let n = 0;
+  const dStart = new Int32Array(4096);
+  const dLen = new Int32Array(4096);
   let bits = 0;
   let nBits = 0;
   let pos = 0;
   let width = 9;
   let hi = EOF;
   let overflow = 512;
-  let last: Uint8Array | null = null;
+  let lastStart = -1; // start of the previous code's string in `out`, -1 after a clear
+  let lastLen = 0;
+  const reserve = (len: number): void => {
+    if (n + len > maxOutput) throw new LzwOutputLimitError(maxOutput);
+    if (n + len <= out.length) return;
+    let size = out.length * 2;
+    while (size < n + len) size *= 2;
+    const nb = new Uint8Array(Math.min(size, maxOutput));
+    nb.set(out.subarray(0, n));
+    out = nb;
+  };
   for (;;) {
     while (nBits < width) {
       if (pos >= data.length) throw new Error('lzw: input ended without an eof code');
@@ -89,39 +127,46 @@ export function lzwDecompress(data: Uint8Array, maxOutput = 40 << 20): Uint8Arra
     const code = bits & ((1 << width) - 1);
     bits >>>= width;
     nBits -= width;
-    let cur: Uint8Array;
+    const curStart = n;
+    let curLen: number;
     if (code < CLEAR) {
-      cur = Uint8Array.of(code);
+      reserve(1);
+      out[n++] = code;
+      curLen = 1;
     } else if (code === CLEAR) {
       width = 9;
       hi = EOF;
       overflow = 512;
-      last = null;
+      lastStart = -1;
       continue;
     } else if (code === EOF) {
-      return Uint8Array.from(out);
-    } else if (code < hi && dict[code]) {
-      cur = dict[code]!;
-    } else if (code === hi && last) {
-      cur = new Uint8Array(last.length + 1);
-      cur.set(last);
-      cur[last.length] = last[0]!;
+      return out.slice(0, n);
+    } else if (code < hi && dLen[code]! > 0) {
+      curLen = dLen[code]!;
+      reserve(curLen);
+      out.copyWithin(n, dStart[code]!, dStart[code]! + curLen);
+      n += curLen;
+    } else if (code === hi && lastStart >= 0) {
+      // KwKwK: the previous string plus its own first byte.
+      curLen = lastLen + 1;
+      reserve(curLen);
+      out.copyWithin(n, lastStart, lastStart + lastLen);
+      out[n + lastLen] = out[lastStart]!;
+      n += curLen;
     } else {
       throw new Error(`lzw: invalid code ${code}`);
     }
-    if (out.length + cur.length > maxOutput) throw new Error(`lzw: output exceeds ${maxOutput} bytes`);
-    for (const c of cur) out.push(c);
-    if (last) {
-      const e = new Uint8Array(last.length + 1);
-      e.set(last);
-      e[last.length] = cur[0]!;
-      dict[hi] = e;
+    if (lastStart >= 0) {
+      // New entry = previous string + first byte of this one, which sits right after it in `out`.
+      dStart[hi] = lastStart;
+      dLen[hi] = lastLen + 1;
     }
-    last = cur;
+    lastStart = curStart;
+    lastLen = curLen;
     hi++;
     if (hi >= overflow) {
       if (width === 12) {
-        last = null;
+        lastStart = -1;
         hi--;
       } else {
         width++;

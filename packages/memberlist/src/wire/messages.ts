@@ -25,7 +25,7 @@ import type {
   AckMsg, AliveMsg, DeadMsg, IndirectPingMsg, Message, NackMsg, PingMsg, PushNodeState, PushPull, SuspectMsg, UserMsg,
 } from '../engine/messages.js';
 import { NodeStateType } from '../engine/messages.js';
-import { mpDecode, ShortBufferError, Writer, type MpValue } from './msgpack.js';
+import { mpDecode, shortString, ShortBufferError, Writer, type MpValue } from './msgpack.js';
 
 export type { AckMsg, AliveMsg, DeadMsg, IndirectPingMsg, Message, NackMsg, PingMsg, PushNodeState, PushPull, SuspectMsg, UserMsg };
 export { NodeStateType };
@@ -352,34 +352,198 @@ export const MAX_PUSH_STATE_NODES = 1 << 20;
 /** Maximum user state / user message size accepted on a stream. */
 export const MAX_USER_BYTES = 20 << 20;
 
-/**
- * Decodes a push/pull body starting at `off` (just after the type byte 6). Throws
- * ShortBufferError when more bytes are needed.
- */
-export function decodePushPullBody(buf: Uint8Array, off: number): { msg: PushPull; end: number } {
+/** Decoded `pushPullHeader`. */
+export interface PushPullHeader {
+  join: boolean;
+  nodes: number;
+  userStateLen: number;
+}
+
+/** Decodes a `pushPullHeader` map at `off` and checks its counts against the hard limits. */
+export function decodePushPullHeader(buf: Uint8Array, off: number): { header: PushPullHeader; end: number } {
   const h = mpDecode(buf, off);
   const hm = asMap(h.value, 'pushPullHeader');
   const count = fUint(hm, 'pushPullHeader', 'Nodes');
   const userLen = fUint(hm, 'pushPullHeader', 'UserStateLen');
   if (count < 0 || count > MAX_PUSH_STATE_NODES) throw new Error(`pushPullHeader.Nodes: ${count} out of range`);
   if (userLen < 0 || userLen > MAX_USER_BYTES) throw new Error(`pushPullHeader.UserStateLen: ${userLen} out of range`);
-  let p = h.end;
-  const nodes: PushNodeState[] = [];
-  for (let i = 0; i < count; i++) {
-    const r = mpDecode(buf, p);
-    p = r.end;
-    const o = 'pushNodeState';
-    const m = asMap(r.value, o);
-    nodes.push({
+  return { header: { join: fBool(hm, 'pushPullHeader', 'Join'), nodes: count, userStateLen: userLen }, end: h.end };
+}
+
+/**
+ * Reuse of values repeated from one `pushNodeState` to the next (same name, IPv4 address or
+ * version vector), so a large state does not allocate them again; pass one per push/pull.
+ * Shared `vsn` arrays are frozen (the engine copies them before keeping them).
+ */
+export class NodeStateCache {
+  nameBytes: Uint8Array = new Uint8Array(0);
+  name = '';
+  readonly ipv4 = new Map<number, string>();
+  readonly vsn = new Map<number, number[]>();
+}
+
+/** Decodes one `pushNodeState` map at `off` (the result holds no reference to `buf`). */
+export function decodePushNodeState(buf: Uint8Array, off: number, cache?: NodeStateCache): { node: PushNodeState; end: number } {
+  return fastPushNodeState(buf, off, cache ?? new NodeStateCache()) ?? slowPushNodeState(buf, off);
+}
+
+function cachedName(c: NodeStateCache, buf: Uint8Array, rs: number, rl: number): string {
+  const last = c.nameBytes;
+  if (last.length === rl) {
+    let same = true;
+    for (let i = 0; i < rl; i++) if (last[i] !== buf[rs + i]) { same = false; break; }
+    if (same) return c.name;
+  }
+  c.nameBytes = buf.slice(rs, rs + rl);
+  c.name = shortString(buf, rs, rs + rl);
+  return c.name;
+}
+
+function cachedIpv4(c: NodeStateCache, buf: Uint8Array, rs: number): string {
+  const key = ((buf[rs]! << 24) >>> 0) + ((buf[rs + 1]! << 16) | (buf[rs + 2]! << 8) | buf[rs + 3]!);
+  let v = c.ipv4.get(key);
+  if (v === undefined) {
+    v = `${buf[rs]}.${buf[rs + 1]}.${buf[rs + 2]}.${buf[rs + 3]}`;
+    if (c.ipv4.size < 4096) c.ipv4.set(key, v);
+  }
+  return v;
+}
+
+function cachedVsn(c: NodeStateCache, buf: Uint8Array, rs: number, rl: number): number[] {
+  if (rl !== VSN_LENGTH) {
+    const v: number[] = [];
+    for (let j = 0; j < rl; j++) v.push(buf[rs + j]!);
+    return v;
+  }
+  let key = 0;
+  for (let j = 0; j < VSN_LENGTH; j++) key = key * 256 + buf[rs + j]!;
+  let v = c.vsn.get(key);
+  if (v === undefined) {
+    v = Object.freeze(Array.from(buf.subarray(rs, rs + rl))) as number[];
+    if (c.vsn.size < 256) c.vsn.set(key, v);
+  }
+  return v;
+}
+
+/** Shared empty metadata of decoded node states (allocating 10^5 empty typed arrays costs GC time). */
+const NO_META = new Uint8Array(0);
+
+/** True when `buf[start, start+len)` is the ASCII text `key`. */
+function keyIs(buf: Uint8Array, start: number, len: number, key: string): boolean {
+  if (len !== key.length) return false;
+  for (let i = 0; i < len; i++) if (buf[start + i] !== key.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Direct decoder for the common shape of a `pushNodeState` (fixmap, fixstr keys, unsigned ints,
+ * raw or nil values): no intermediate Map or views, since push/pull states can hold 10^5 of them.
+ * Returns null on any other shape, and the generic decoder then decodes it (or names the error).
+ * Throws ShortBufferError when the value is incomplete. Unknown keys are skipped, as Go does.
+ */
+function fastPushNodeState(buf: Uint8Array, off: number, cache: NodeStateCache): { node: PushNodeState; end: number } | null {
+  const len = buf.length;
+  let p = off;
+  if (p >= len) throw new ShortBufferError('pushNodeState');
+  const h = buf[p++]!;
+  if ((h & 0xf0) !== 0x80) return null;
+  const node: PushNodeState = { name: '', addr: '', port: 0, meta: NO_META, incarnation: 0, state: 0 as NodeStateType, vsn: [] };
+  for (let i = 0; i < (h & 0x0f); i++) {
+    if (p >= len) throw new ShortBufferError('pushNodeState key');
+    const kb = buf[p]!;
+    if ((kb & 0xe0) !== 0xa0) return null;
+    const ks = p + 1;
+    const kl = kb & 0x1f;
+    p = ks + kl;
+    if (p >= len) throw new ShortBufferError('pushNodeState value');
+    const vb = buf[p]!;
+    let num = -1;
+    let rs = -1;
+    let rl = 0;
+    if (vb <= 0x7f) { num = vb; p += 1; }
+    else if (vb === 0xcc) { if (p + 2 > len) throw new ShortBufferError('uint8'); num = buf[p + 1]!; p += 2; }
+    else if (vb === 0xcd) { if (p + 3 > len) throw new ShortBufferError('uint16'); num = (buf[p + 1]! << 8) | buf[p + 2]!; p += 3; }
+    else if (vb === 0xce) {
+      if (p + 5 > len) throw new ShortBufferError('uint32');
+      num = ((buf[p + 1]! << 24) >>> 0) + ((buf[p + 2]! << 16) | (buf[p + 3]! << 8) | buf[p + 4]!);
+      p += 5;
+    } else if ((vb & 0xe0) === 0xa0) { rl = vb & 0x1f; rs = p + 1; }
+    else if (vb === 0xda || vb === 0xc5) { if (p + 3 > len) throw new ShortBufferError('raw16'); rl = (buf[p + 1]! << 8) | buf[p + 2]!; rs = p + 3; }
+    else if (vb === 0xc0) { p += 1; }
+    else return null;
+    if (rs >= 0) {
+      p = rs + rl;
+      if (p > len) throw new ShortBufferError('raw bytes');
+    }
+    const isNum = num >= 0;
+    const isRaw = rs >= 0;
+    if (keyIs(buf, ks, kl, 'Name')) {
+      if (isNum) return null;
+      node.name = isRaw ? cachedName(cache, buf, rs, rl) : '';
+    } else if (keyIs(buf, ks, kl, 'Addr')) {
+      if (isNum) return null;
+      node.addr = !isRaw ? '' : rl === 4 ? cachedIpv4(cache, buf, rs) : bytesToIp(buf.subarray(rs, rs + rl), 'pushNodeState.Addr');
+    } else if (keyIs(buf, ks, kl, 'Port')) {
+      if (isRaw) return null;
+      node.port = isNum ? num : 0;
+    } else if (keyIs(buf, ks, kl, 'Meta')) {
+      if (isNum) return null;
+      node.meta = isRaw && rl > 0 ? buf.slice(rs, rs + rl) : NO_META;
+    } else if (keyIs(buf, ks, kl, 'Incarnation')) {
+      if (isRaw) return null;
+      node.incarnation = isNum ? num : 0;
+    } else if (keyIs(buf, ks, kl, 'State')) {
+      if (isRaw) return null;
+      node.state = (isNum ? num : 0) as NodeStateType;
+    } else if (keyIs(buf, ks, kl, 'Vsn')) {
+      if (isNum) return null;
+      node.vsn = isRaw ? cachedVsn(cache, buf, rs, rl) : [];
+    }
+  }
+  return { node, end: p };
+}
+
+function slowPushNodeState(buf: Uint8Array, off: number): { node: PushNodeState; end: number } {
+  const r = mpDecode(buf, off);
+  const o = 'pushNodeState';
+  const m = asMap(r.value, o);
+  return {
+    node: {
       name: fStr(m, o, 'Name'), addr: fIp(m, o, 'Addr'), port: fUint(m, o, 'Port'), meta: copy(fBytes(m, o, 'Meta')),
       incarnation: fUint(m, o, 'Incarnation'), state: fUint(m, o, 'State') as NodeStateType,
       vsn: Array.from(fBytes(m, o, 'Vsn') ?? []),
-    });
+    },
+    end: r.end,
+  };
+}
+
+/** Decodes a `userMsgHeader` map at `off`, returning `UserMsgLen` (checked against the limit). */
+export function decodeStreamUserHeader(buf: Uint8Array, off: number): { length: number; end: number } {
+  const r = mpDecode(buf, off);
+  const n = fUint(asMap(r.value, 'userMsgHeader'), 'userMsgHeader', 'UserMsgLen');
+  if (n < 0 || n > MAX_USER_BYTES) throw new Error(`userMsgHeader.UserMsgLen: ${n} out of range`);
+  return { length: n, end: r.end };
+}
+
+/**
+ * Decodes a push/pull body starting at `off` (just after the type byte 6). Throws
+ * ShortBufferError when more bytes are needed.
+ */
+export function decodePushPullBody(buf: Uint8Array, off: number): { msg: PushPull; end: number } {
+  const { header, end } = decodePushPullHeader(buf, off);
+  let p = end;
+  const nodes: PushNodeState[] = [];
+  const cache = new NodeStateCache();
+  for (let i = 0; i < header.nodes; i++) {
+    const r = decodePushNodeState(buf, p, cache);
+    p = r.end;
+    nodes.push(r.node);
   }
+  const userLen = header.userStateLen;
   if (p + userLen > buf.length) {
     throw new ShortBufferError('push/pull user state');
   }
-  return { msg: { join: fBool(hm, 'pushPullHeader', 'Join'), nodes, userState: Uint8Array.from(buf.subarray(p, p + userLen)) }, end: p + userLen };
+  return { msg: { join: header.join, nodes, userState: Uint8Array.from(buf.subarray(p, p + userLen)) }, end: p + userLen };
 }
 
 /** Encodes a reliable user message for streams: `08 | userMsgHeader{UserMsgLen} | bytes`. */
@@ -399,10 +563,8 @@ export function decodeErrBody(buf: Uint8Array, off: number): { error: string; en
 
 /** Decodes a stream user message body at `off`. */
 export function decodeStreamUserBody(buf: Uint8Array, off: number): { payload: Uint8Array; end: number } {
-  const r = mpDecode(buf, off);
-  const n = fUint(asMap(r.value, 'userMsgHeader'), 'userMsgHeader', 'UserMsgLen');
-  if (n < 0 || n > MAX_USER_BYTES) throw new Error(`userMsgHeader.UserMsgLen: ${n} out of range`);
+  const r = decodeStreamUserHeader(buf, off);
+  const n = r.length;
   if (r.end + n > buf.length) throw new ShortBufferError('user message');
   return { payload: Uint8Array.from(buf.subarray(r.end, r.end + n)), end: r.end + n };
 }
-

@@ -89,64 +89,119 @@ export class Writer {
 
 /** Decodes one msgpack value from `buf` at `off`; returns it and the offset after it. */
 export function mpDecode(buf: Uint8Array, off = 0, depth = 0): { value: MpValue; end: number } {
-  if (depth > 64) throw new Error('msgpack: nesting deeper than 64');
-  const need = (n: number, what: string): void => {
-    if (off + n > buf.length) throw new ShortBufferError(what);
-  };
-  need(1, 'type byte');
-  const b = buf[off++]!;
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const rawN = (n: number): { value: MpValue; end: number } => {
-    need(n, 'raw bytes');
-    return { value: buf.subarray(off, off + n), end: off + n };
-  };
-  const arr = (n: number): { value: MpValue; end: number } => {
+  const d = new Decoder(buf, off);
+  const value = d.value(depth);
+  return { value, end: d.off };
+}
+
+/**
+ * UTF-8 text of `buf[start, end)`; short ASCII strings (every struct field name, most node names)
+ * are built without TextDecoder, which is slow for a few bytes.
+ */
+export function shortString(buf: Uint8Array, start: number, end: number): string {
+  if (end - start > 32) return TD.decode(buf.subarray(start, end));
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) return TD.decode(buf.subarray(start, end));
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** Position-keeping decoder (no per-value closures or DataViews). */
+class Decoder {
+  constructor(readonly buf: Uint8Array, public off: number) {}
+
+  private need(n: number, what: string): void {
+    if (this.off + n > this.buf.length) throw new ShortBufferError(what);
+  }
+
+  private u8(): number {
+    return this.buf[this.off++]!;
+  }
+
+  private u16(): number {
+    const b = this.buf;
+    const v = (b[this.off]! << 8) | b[this.off + 1]!;
+    this.off += 2;
+    return v;
+  }
+
+  private u32(): number {
+    const b = this.buf;
+    const o = this.off;
+    this.off += 4;
+    return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+  }
+
+  private view(n: number): DataView {
+    const dv = new DataView(this.buf.buffer, this.buf.byteOffset + this.off, n);
+    this.off += n;
+    return dv;
+  }
+
+  private raw(n: number): Uint8Array {
+    this.need(n, 'raw bytes');
+    const v = this.buf.subarray(this.off, this.off + n);
+    this.off += n;
+    return v;
+  }
+
+  private array(n: number, depth: number): MpValue[] {
     const out: MpValue[] = [];
-    for (let i = 0; i < n; i++) {
-      const r = mpDecode(buf, off, depth + 1);
-      out.push(r.value);
-      off = r.end;
-    }
-    return { value: out, end: off };
-  };
-  const map = (n: number): { value: MpValue; end: number } => {
+    for (let i = 0; i < n; i++) out.push(this.value(depth + 1));
+    return out;
+  }
+
+  private map(n: number, depth: number): Map<string, MpValue> {
     const out = new Map<string, MpValue>();
     for (let i = 0; i < n; i++) {
-      const k = mpDecode(buf, off, depth + 1);
-      const v = mpDecode(buf, k.end, depth + 1);
-      off = v.end;
-      const key = k.value instanceof Uint8Array ? TD.decode(k.value) : String(k.value);
-      out.set(key, v.value);
+      const k = this.value(depth + 1);
+      let key: string;
+      if (k instanceof Uint8Array) {
+        // k is a view of buf ending at this.off
+        key = shortString(this.buf, this.off - k.length, this.off);
+      } else {
+        key = String(k);
+      }
+      out.set(key, this.value(depth + 1));
     }
-    return { value: out, end: off };
-  };
-  if (b <= 0x7f) return { value: b, end: off };
-  if (b >= 0xe0) return { value: b - 256, end: off };
-  if ((b & 0xe0) === 0xa0) return rawN(b & 0x1f);
-  if ((b & 0xf0) === 0x90) return arr(b & 0x0f);
-  if ((b & 0xf0) === 0x80) return map(b & 0x0f);
-  switch (b) {
-    case 0xc0: return { value: null, end: off };
-    case 0xc2: return { value: false, end: off };
-    case 0xc3: return { value: true, end: off };
-    case 0xcc: need(1, 'uint8'); return { value: buf[off]!, end: off + 1 };
-    case 0xcd: need(2, 'uint16'); return { value: dv.getUint16(off), end: off + 2 };
-    case 0xce: need(4, 'uint32'); return { value: dv.getUint32(off), end: off + 4 };
-    case 0xcf: need(8, 'uint64'); return { value: Number(dv.getBigUint64(off)), end: off + 8 };
-    case 0xd0: need(1, 'int8'); return { value: dv.getInt8(off), end: off + 1 };
-    case 0xd1: need(2, 'int16'); return { value: dv.getInt16(off), end: off + 2 };
-    case 0xd2: need(4, 'int32'); return { value: dv.getInt32(off), end: off + 4 };
-    case 0xd3: need(8, 'int64'); return { value: Number(dv.getBigInt64(off)), end: off + 8 };
-    case 0xca: need(4, 'float32'); return { value: dv.getFloat32(off), end: off + 4 };
-    case 0xcb: need(8, 'float64'); return { value: dv.getFloat64(off), end: off + 8 };
-    case 0xd9: case 0xc4: need(1, 'raw8 length'); { const n = buf[off]!; off += 1; return rawN(n); }
-    case 0xda: case 0xc5: need(2, 'raw16 length'); { const n = dv.getUint16(off); off += 2; return rawN(n); }
-    case 0xdb: case 0xc6: need(4, 'raw32 length'); { const n = dv.getUint32(off); off += 4; return rawN(n); }
-    case 0xdc: need(2, 'array16 length'); { const n = dv.getUint16(off); off += 2; return arr(n); }
-    case 0xdd: need(4, 'array32 length'); { const n = dv.getUint32(off); off += 4; return arr(n); }
-    case 0xde: need(2, 'map16 length'); { const n = dv.getUint16(off); off += 2; return map(n); }
-    case 0xdf: need(4, 'map32 length'); { const n = dv.getUint32(off); off += 4; return map(n); }
-    default:
-      throw new Error(`msgpack: unsupported type byte 0x${b.toString(16)}`);
+    return out;
+  }
+
+  value(depth: number): MpValue {
+    if (depth > 64) throw new Error('msgpack: nesting deeper than 64');
+    this.need(1, 'type byte');
+    const b = this.u8();
+    if (b <= 0x7f) return b;
+    if (b >= 0xe0) return b - 256;
+    if ((b & 0xe0) === 0xa0) return this.raw(b & 0x1f);
+    if ((b & 0xf0) === 0x90) return this.array(b & 0x0f, depth);
+    if ((b & 0xf0) === 0x80) return this.map(b & 0x0f, depth);
+    switch (b) {
+      case 0xc0: return null;
+      case 0xc2: return false;
+      case 0xc3: return true;
+      case 0xcc: this.need(1, 'uint8'); return this.u8();
+      case 0xcd: this.need(2, 'uint16'); return this.u16();
+      case 0xce: this.need(4, 'uint32'); return this.u32();
+      case 0xcf: this.need(8, 'uint64'); return Number(this.view(8).getBigUint64(0));
+      case 0xd0: this.need(1, 'int8'); return (this.u8() << 24) >> 24;
+      case 0xd1: this.need(2, 'int16'); return (this.u16() << 16) >> 16;
+      case 0xd2: this.need(4, 'int32'); return this.u32() | 0;
+      case 0xd3: this.need(8, 'int64'); return Number(this.view(8).getBigInt64(0));
+      case 0xca: this.need(4, 'float32'); return this.view(4).getFloat32(0);
+      case 0xcb: this.need(8, 'float64'); return this.view(8).getFloat64(0);
+      case 0xd9: case 0xc4: this.need(1, 'raw8 length'); return this.raw(this.u8());
+      case 0xda: case 0xc5: this.need(2, 'raw16 length'); return this.raw(this.u16());
+      case 0xdb: case 0xc6: this.need(4, 'raw32 length'); return this.raw(this.u32());
+      case 0xdc: this.need(2, 'array16 length'); return this.array(this.u16(), depth);
+      case 0xdd: this.need(4, 'array32 length'); return this.array(this.u32(), depth);
+      case 0xde: this.need(2, 'map16 length'); return this.map(this.u16(), depth);
+      case 0xdf: this.need(4, 'map32 length'); return this.map(this.u32(), depth);
+      default:
+        throw new Error(`msgpack: unsupported type byte 0x${b.toString(16)}`);
+    }
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { Keyring, EncryptionVersion } from '../security/keyring.js';
 import { crc32 } from './crc32.js';
-import { lzwCompress, lzwDecompress } from './lzw.js';
+import { lzwCompress, lzwDecompress, LZW_DEFAULT_MAX_OUTPUT } from './lzw.js';
 import { decodeCompressBody, decodeMessage, encodeCompress, MessageType, writeMessage, type Message } from './messages.js';
 import { Writer } from './msgpack.js';
 
@@ -20,7 +20,11 @@ export interface WireOptions {
   encryptionVersion?: EncryptionVersion;
   /** Accept unencrypted input even with a keyring (GossipVerifyIncoming = false). */
   allowPlaintextIn?: boolean;
-  /** Accept any inbound label (SkipInboundLabelCheck). */
+  /**
+   * memberlist's SkipInboundLabelCheck: inbound data must carry *no* label header (something else
+   * already stripped it) and is treated as carrying ours, also as encryption AAD; a header that is
+   * present is refused ("unexpected double label header"), as in Go.
+   */
   skipInboundLabelCheck?: boolean;
 }
 
@@ -86,11 +90,21 @@ export function compressPayload(payload: Uint8Array): Uint8Array {
   return encodeCompress({ algo: 0, buf: lzwCompress(payload) });
 }
 
-/** Unwraps a compress message (`buf[0] === 9`), returning the decompressed inner bytes. */
-export function decompressPayload(buf: Uint8Array): Uint8Array {
+/**
+ * Decompressed bytes one UDP packet may expand to, summed over every compress layer in it (nested
+ * or in compound parts). A datagram is at most 64 KiB and Go only compresses what it sends in one,
+ * so real packets stay far below this; an LZW bomb is cut off here instead of at 40 MiB.
+ */
+export const MAX_PACKET_DECOMPRESSED = 1 << 20;
+
+/**
+ * Unwraps a compress message (`buf[0] === 9`), returning the decompressed inner bytes. The cap
+ * (default 40 MiB, memberlist HEAD's) is enforced while decompressing ({@link lzwDecompress}).
+ */
+export function decompressPayload(buf: Uint8Array, maxOutput = LZW_DEFAULT_MAX_OUTPUT): Uint8Array {
   const { msg } = decodeCompressBody(buf, 1);
   if (msg.algo !== 0) throw new Error(`compress.Algo: unsupported algorithm ${msg.algo}`);
-  return lzwDecompress(msg.buf);
+  return lzwDecompress(msg.buf, maxOutput);
 }
 
 /** Prefixes `f4 | len | label` (no-op for an empty label). */
@@ -156,8 +170,13 @@ export function encodePacket(msgs: (Message | Uint8Array)[], opts: PacketEncodeO
  */
 export function decodePacket(buf: Uint8Array, opts: WireOptions = {}): DecodedPacket {
   const res: DecodedPacket = { messages: [], errors: [], hadCrc: false, encrypted: false, compressed: false };
-  const { label, rest } = removeLabel(buf);
-  if (!opts.skipInboundLabelCheck && label !== (opts.label ?? '')) {
+  const removed = removeLabel(buf);
+  const rest = removed.rest;
+  let label = removed.label;
+  if (opts.skipInboundLabelCheck) {
+    if (label !== '') throw new Error('packet: unexpected double packet label header');
+    label = opts.label ?? '';
+  } else if (label !== (opts.label ?? '')) {
     throw new Error(`packet: label "${label}" does not match ours "${opts.label ?? ''}"`);
   }
   let p = rest;
@@ -179,11 +198,11 @@ export function decodePacket(buf: Uint8Array, opts: WireOptions = {}): DecodedPa
     res.hadCrc = true;
     p = body;
   }
-  handle(p, res, 0);
+  handle(p, res, 0, { left: MAX_PACKET_DECOMPRESSED });
   return res;
 }
 
-function handle(p: Uint8Array, res: DecodedPacket, depth: number): void {
+function handle(p: Uint8Array, res: DecodedPacket, depth: number, budget: { left: number }): void {
   if (depth > 4) throw new Error('packet: nesting too deep');
   if (p.length < 1) throw new Error('packet: empty message');
   switch (p[0]) {
@@ -192,7 +211,7 @@ function handle(p: Uint8Array, res: DecodedPacket, depth: number): void {
       if (truncated) res.errors.push(`compound: ${truncated} truncated parts`);
       for (const part of parts) {
         try {
-          handle(part, res, depth + 1);
+          handle(part, res, depth + 1, budget);
         } catch (err) {
           res.errors.push((err as Error).message);
         }
@@ -201,7 +220,11 @@ function handle(p: Uint8Array, res: DecodedPacket, depth: number): void {
     }
     case MessageType.Compress:
       res.compressed = true;
-      handle(decompressPayload(p), res, depth + 1);
+      {
+        const inner = decompressPayload(p, budget.left);
+        budget.left -= inner.length;
+        handle(inner, res, depth + 1, budget);
+      }
       return;
     default:
       res.messages.push(decodeMessage(p));

@@ -35,7 +35,11 @@ describe('wire round trips', () => {
     const p = encodePacket([sample[3]!], { label: 'a' });
     expect(() => decodePacket(p, { label: 'b' })).toThrow(/label/);
     expect(() => decodePacket(p)).toThrow(/label/);
-    expect(decodePacket(p, { skipInboundLabelCheck: true }).messages).toEqual([sample[3]]);
+    // SkipInboundLabelCheck as Go: a header still present is refused, a bare packet counts as ours.
+    expect(() => decodePacket(p, { skipInboundLabelCheck: true })).toThrow(/double packet label/);
+    const kr = new Keyring([new Uint8Array(16).fill(9)]);
+    const bare = encodePacket([sample[3]!], { keyring: kr, label: 'a' }).subarray(3);
+    expect(decodePacket(bare, { skipInboundLabelCheck: true, keyring: kr, label: 'a' }).messages).toEqual([sample[3]]);
   });
 
   it('LZW matches the Go-produced buffers and round-trips large/random input (table resets)', () => {

@@ -1,0 +1,131 @@
+/**
+ * Kubernetes Event writes behind a bounded queue: at most `concurrency` POSTs in flight, at most
+ * `maxPending` events waiting (older ones are dropped and counted, never an unbounded burst), and
+ * each failed POST is retried with exponential backoff a few times.
+ */
+import { randomBytes } from 'node:crypto';
+import type { EventRecorder, EventType } from '../events.js';
+import { nullLogger, type Logger } from '../log.js';
+import { KeyBackoff } from '../queue/backoff.js';
+import { Semaphore } from '../queue/semaphore.js';
+import { shortErr } from '../informer/reflector.js';
+import type { KubeObject } from '../types.js';
+import { seg, type RestClient } from './rest.js';
+
+/** Options of {@link KubeEventSink}. */
+export interface KubeEventSinkOptions {
+  component?: string;
+  podName?: string;
+  /** Concurrent POSTs (default 4). */
+  concurrency?: number;
+  /** Events waiting at most (default 10 000). */
+  maxPending?: number;
+  /** Attempts per event (default 5). */
+  attempts?: number;
+  /** First retry delay (default 200 ms). */
+  retryBaseMs?: number;
+  log?: Logger;
+}
+
+interface Pending {
+  id: number;
+  body: Record<string, unknown>;
+  namespace: string;
+}
+
+/** An EventRecorder writing core/v1 Events. */
+export class KubeEventSink implements EventRecorder {
+  private readonly sem: Semaphore;
+  private readonly waiting: Pending[] = [];
+  private readonly backoff: KeyBackoff<number>;
+  private readonly log: Logger;
+  private nextId = 0;
+  private pumping = 0;
+  private stopped = false;
+  /** Counters: written, failed for good, dropped because the queue was full. */
+  readonly stats = { written: 0, failed: 0, dropped: 0 };
+
+  /** @param rest the REST client; @param opts see {@link KubeEventSinkOptions} */
+  constructor(
+    private readonly rest: RestClient,
+    private readonly opts: KubeEventSinkOptions = {},
+  ) {
+    this.sem = new Semaphore(opts.concurrency ?? 4);
+    this.backoff = new KeyBackoff({ baseMs: opts.retryBaseMs ?? 200, maxMs: 10_000 });
+    this.log = opts.log ?? nullLogger;
+  }
+
+  /** Events waiting or in flight. */
+  get pending(): number {
+    return this.waiting.length + this.sem.inUse;
+  }
+
+  /** @inheritdoc */
+  event(obj: KubeObject, type: EventType, reason: string, message: string): void {
+    if (this.stopped) return;
+    const namespace = obj.metadata?.namespace ?? 'default';
+    const now = new Date();
+    const body = {
+      metadata: { name: `${obj.metadata?.name ?? 'object'}.${randomBytes(8).toString('hex')}`, namespace },
+      involvedObject: { apiVersion: obj.apiVersion ?? 'v1', kind: obj.kind ?? 'Service', name: obj.metadata?.name, namespace, uid: obj.metadata?.uid, resourceVersion: obj.metadata?.resourceVersion },
+      reason,
+      message,
+      type,
+      source: { component: this.opts.component ?? 'lbkitd' },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+      reportingComponent: this.opts.component ?? 'lbkitd',
+      reportingInstance: this.opts.podName ?? '',
+    };
+    if (this.waiting.length >= (this.opts.maxPending ?? 10_000)) {
+      this.waiting.shift();
+      if (this.stats.dropped++ % 1000 === 0) this.log.log('warn', 'event queue full, dropping the oldest events', { dropped: this.stats.dropped });
+    }
+    this.waiting.push({ id: this.nextId++, body, namespace });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.waiting.length > 0 && this.pumping < this.sem.limit) {
+      const p = this.waiting.shift()!;
+      this.pumping++;
+      void this.sem
+        .run(() => this.write(p))
+        .finally(() => {
+          this.pumping--;
+          this.pump();
+        });
+    }
+  }
+
+  private async write(p: Pending): Promise<void> {
+    try {
+      await this.rest.request('POST', `/api/v1/namespaces/${seg(p.namespace)}/events`, p.body);
+      this.stats.written++;
+      this.backoff.forget(p.id);
+    } catch (e) {
+      if (this.stopped) return;
+      const n = this.backoff.retries(p.id) + 1;
+      if (n >= (this.opts.attempts ?? 5)) {
+        this.backoff.forget(p.id);
+        this.stats.failed++;
+        this.log.log('warn', 'event write failed, giving up', { reason: p.body.reason, err: shortErr(e), attempts: n });
+        return;
+      }
+      const delay = this.backoff.next(p.id);
+      const t = setTimeout(() => {
+        if (this.stopped) return;
+        this.waiting.unshift(p);
+        this.pump();
+      }, delay);
+      t.unref?.();
+    }
+  }
+
+  /** Drops whatever is still queued. */
+  stop(): void {
+    this.stopped = true;
+    this.waiting.length = 0;
+  }
+}

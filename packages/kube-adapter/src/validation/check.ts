@@ -1,0 +1,80 @@
+/**
+ * `lbkitd --check`: validates a YAML config file the way the daemon (and MetalLB's webhooks) would
+ * — YAML syntax and object shape, CRD schemas (unknown fields, types, enums, ranges), then the
+ * MetalLB rules of `parseConfig` — and reports every problem naming the object and the field.
+ */
+import { readFileSync } from 'node:fs';
+import { parseConfig } from '../config.js';
+import { ConfigErrors, errMsg } from '../errors.js';
+import { parseYamlObjects } from '../source/yaml.js';
+import { keyOf, type KubeObject, type Snapshot } from '../types.js';
+import { crdSchemas } from './crd-schema.js';
+
+/** Outcome of {@link checkConfigText}. */
+export interface CheckResult {
+  ok: boolean;
+  /** One line per problem: `Kind namespace/name: field: detail` (or the file position). */
+  problems: string[];
+  /** Non-fatal notes (deprecated versions). */
+  warnings: string[];
+  /** Object counts, e.g. `2 IPAddressPool, 1 BGPPeer`. */
+  summary: string;
+}
+
+const KINDS: Array<[keyof Snapshot, string]> = [
+  ['pools', 'IPAddressPool'],
+  ['l2Advertisements', 'L2Advertisement'],
+  ['bgpAdvertisements', 'BGPAdvertisement'],
+  ['bgpPeers', 'BGPPeer'],
+  ['communities', 'Community'],
+  ['bfdProfiles', 'BFDProfile'],
+  ['secrets', 'Secret'],
+  ['namespaces', 'Namespace'],
+  ['nodes', 'Node'],
+  ['services', 'Service'],
+  ['endpointSlices', 'EndpointSlice'],
+];
+
+/** Validates YAML text (all documents). */
+export function checkConfigText(text: string, file = '<input>', namespace = 'metallb-system'): CheckResult {
+  let snap: Snapshot;
+  try {
+    snap = parseYamlObjects(text, file, namespace);
+  } catch (e) {
+    return { ok: false, problems: [errMsg(e)], warnings: [], summary: '' };
+  }
+  const summary = KINDS.map(([f, k]) => [k, ((snap[f] as KubeObject[] | undefined) ?? []).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  const warnings: string[] = [];
+  for (const p of snap.bgpPeers) {
+    const w = crdSchemas().deprecation(p);
+    if (w) warnings.push(`BGPPeer ${keyOf(p)}: apiVersion: ${w}`);
+  }
+  try {
+    parseConfig(snap, { namespace });
+  } catch (e) {
+    if (e instanceof ConfigErrors) return { ok: false, problems: e.errors.map((x) => x.message), warnings, summary };
+    return { ok: false, problems: [errMsg(e)], warnings, summary };
+  }
+  return { ok: true, problems: [], warnings, summary };
+}
+
+/** Validates a YAML config file; a file that cannot be read is a problem, not a throw. */
+export function checkConfigFile(path: string, namespace = 'metallb-system'): CheckResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return { ok: false, problems: [`${path}: cannot read: ${errMsg(e)}`], warnings: [], summary: '' };
+  }
+  return checkConfigText(text, path, namespace);
+}
+
+/** Human-readable report of a check (what `lbkitd --check` prints). */
+export function formatCheck(path: string, r: CheckResult): string {
+  const lines = r.ok ? [`${path}: OK${r.summary ? ` (${r.summary})` : ''}`] : [`${path}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`, ...r.problems.map((p) => `  ${p}`)];
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  return lines.join('\n') + '\n';
+}

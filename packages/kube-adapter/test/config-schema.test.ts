@@ -1,0 +1,145 @@
+/**
+ * CRD-schema validation with ajv against manifests/crds.yaml (issue #12): unknown fields, types,
+ * enums and ranges are rejected as the API server does, naming the object and the field.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.js';
+import { ConfigErrors } from '../src/errors.js';
+import { parseYamlObjects } from '../src/source/yaml.js';
+import { CrdSchemas, crdSchemas } from '../src/validation/crd-schema.js';
+import { emptySnapshot, type KubeObject, type Snapshot } from '../src/types.js';
+
+function errorsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigErrors);
+    return (e as ConfigErrors).errors.map((x) => x.message);
+  }
+  throw new Error('expected a ConfigErrors');
+}
+
+describe('CRD schema validation (file mode)', () => {
+  it('a misspelled field (autoAsign) is rejected naming the object and the field', () => {
+    const snap = parseYamlObjects(`
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: pool1 }
+spec: { addresses: ["192.168.10.0/24"], autoAsign: false }
+`);
+    expect(errorsOf(() => parseConfig(snap))).toEqual(['IPAddressPool metallb-system/pool1: spec.autoAsign: unknown field "autoAsign"']);
+  });
+
+  it('unknown fields at any depth, wrong types, enums, ranges and required fields', () => {
+    const snap = parseYamlObjects(`
+kind: L2Advertisement
+metadata: { name: l2 }
+spec: { nodeSelectors: [{ matchLabel: { a: b } }] }
+---
+kind: BGPAdvertisement
+metadata: { name: b }
+spec: { localPref: "100", aggregationLength: -1 }
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: { name: p }
+spec: { peerASN: 64512, peerAddress: 10.0.0.1, dynamicASN: sideways, peerPort: 70000 }
+specs: {}
+---
+kind: BFDProfile
+metadata: { name: f }
+spec: { detectMultiplier: 1 }
+`);
+    const errs = errorsOf(() => parseConfig(snap));
+    expect(errs).toEqual(
+      expect.arrayContaining([
+        'L2Advertisement metallb-system/l2: spec.nodeSelectors[0].matchLabel: unknown field "matchLabel"',
+        'BGPAdvertisement metallb-system/b: spec.localPref: Invalid value: must be of type integer',
+        'BGPAdvertisement metallb-system/b: spec.aggregationLength: Invalid value: must be >= 1',
+        'BGPPeer metallb-system/p: specs: unknown field "specs"',
+        'BGPPeer metallb-system/p: spec.myASN: Required value',
+        'BGPPeer metallb-system/p: spec.dynamicASN: Unsupported value: supported values: "internal", "external"',
+        'BGPPeer metallb-system/p: spec.peerPort: Invalid value: must be <= 16384',
+        'BFDProfile metallb-system/f: spec.detectMultiplier: Invalid value: must be >= 2',
+      ]),
+    );
+    // an object failing its schema is left out of the semantic parse: no second message for it
+    expect(errs.filter((e) => e.startsWith('BGPPeer'))).toHaveLength(4);
+  });
+
+  it('objects admitted by an API server (metadata.uid) are not checked for unknown fields (newer CRDs)', () => {
+    const snap = parseYamlObjects(`
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: pool1, uid: 0d9c7c1e-1111-2222-3333-444455556666 }
+spec: { addresses: ["192.168.10.0/24"], fieldFromANewerMetalLB: true }
+`);
+    expect(parseConfig(snap).pools.get('pool1')!.cidrs).toHaveLength(1);
+    snap.pools[0]!.spec!.autoAssign = 'yes' as unknown as boolean; // types are still checked
+    expect(errorsOf(() => parseConfig(snap))).toEqual(['IPAddressPool metallb-system/pool1: spec.autoAssign: Invalid value: must be of type boolean']);
+  });
+
+  it('apiVersion: v1beta1 BGPPeer (deprecated) is served, unknown versions and groups are not', () => {
+    const s = crdSchemas();
+    const v1 = { apiVersion: 'metallb.io/v1beta1', kind: 'BGPPeer', metadata: { name: 'p', namespace: 'metallb-system' }, spec: { myASN: 1, peerASN: 2, peerAddress: '10.0.0.1' } };
+    expect(s.validate(v1)).toEqual([]);
+    expect(s.deprecation(v1)).toBe('v1beta1 is deprecated, please use v1beta2');
+    // v1beta1 requires peerAddress and peerASN; v1beta2 does not (dynamicASN, interface)
+    expect(s.validate({ ...v1, spec: { myASN: 1 } }).map(String)).toEqual(['ConfigError: BGPPeer metallb-system/p: spec.peerASN: Required value', 'ConfigError: BGPPeer metallb-system/p: spec.peerAddress: Required value']);
+    expect(s.validate({ ...v1, apiVersion: 'metallb.io/v1beta2', spec: { myASN: 1, dynamicASN: 'internal', peerAddress: '10.0.0.1' } })).toEqual([]);
+    expect(s.validate({ ...v1, apiVersion: 'metallb.io/v1' }).map((e) => e.message)).toEqual(['BGPPeer metallb-system/p: apiVersion: no version "v1" of metallb.io/BGPPeer is served (served: v1beta1, v1beta2)']);
+    expect(s.validate({ ...v1, apiVersion: 'example.com/v1beta2' })[0]!.field).toBe('apiVersion');
+  });
+
+  it('metadata stays open (labels, annotations, server fields) and status is part of the schema', () => {
+    const s = crdSchemas();
+    const pool = { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'p', namespace: 'metallb-system', labels: { a: 'b' }, uid: 'x', managedFields: [{}] }, spec: { addresses: ['10.0.0.0/24'] } };
+    expect(s.validate(pool)).toEqual([]);
+    expect(s.validate({ ...pool, status: { assignedIPv4: 1, availableIPv4: 255, assignedIPv6: 0, availableIPv6: 0 } })).toEqual([]);
+    expect(s.validate({ ...pool, status: { used: 1 } }).map((e) => e.message)).toContain('IPAddressPool metallb-system/p: status.used: unknown field "used"');
+  });
+
+  it('MetalLB\'s own (YAML) CRD files give the same verdicts as manifests/crds.yaml (JSON documents)', () => {
+    const dir = join(__dirname, 'fixtures', 'metallb-crds');
+    const upstream = readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => CrdSchemas.load(join(dir, f)));
+    const verdict = (o: KubeObject) => upstream.find((u) => u.has(String(o.kind)))!.validate(o).map((e) => e.message);
+    const cases: KubeObject[] = [
+      { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'a' }, spec: { addresses: ['10.0.0.0/24'], autoAsign: true } },
+      { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'b' }, spec: { myASN: 1, peerPort: 0, dynamicASN: 'x' } },
+      { apiVersion: 'metallb.io/v1beta1', kind: 'BGPPeer', metadata: { name: 'c' }, spec: { myASN: 1, peerASN: 2, peerAddress: '1.1.1.1', dynamicASN: 'internal' } },
+      { apiVersion: 'metallb.io/v1beta1', kind: 'BFDProfile', metadata: { name: 'd' }, spec: { receiveInterval: 5, echoMode: 'on' } },
+      { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'e' }, spec: { interfaces: ['eth0'], preferredNodeSelectors: [{ weight: 0, preference: {} }] } },
+    ];
+    for (const o of cases) {
+      const ours = crdSchemas().validate(o).map((e) => e.message);
+      expect(ours.length, String(o.kind)).toBeGreaterThan(0);
+      expect(ours, String(o.kind)).toEqual(verdict(o));
+    }
+  });
+
+  it("every MetalLB config sample passes the schema and parseConfig (positive control)", () => {
+    const dir = join(__dirname, 'fixtures', 'metallb-configsamples');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(16);
+    const field: Record<string, keyof Snapshot> = { IPAddressPool: 'pools', L2Advertisement: 'l2Advertisements', BGPAdvertisement: 'bgpAdvertisements', BGPPeer: 'bgpPeers', Community: 'communities', BFDProfile: 'bfdProfiles' };
+    let objects = 0;
+    for (const f of files) {
+      const snap = emptySnapshot();
+      for (const d of parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
+        const o = d.toJS() as KubeObject | null;
+        if (!o || !field[String(o.kind)]) continue;
+        expect(crdSchemas().validate(o), `${f} ${String(o.kind)}`).toEqual([]);
+        (snap[field[String(o.kind)]!] as KubeObject[]).push(o);
+        objects++;
+      }
+      // samples reference Secrets / BFD profiles defined elsewhere: webhook-style lenient references
+      expect(() => parseConfig(snap, { lenientReferences: true }), f).not.toThrow();
+    }
+    expect(objects).toBeGreaterThanOrEqual(25);
+  });
+});

@@ -1,0 +1,56 @@
+/** Logging on pino: JSON lines with named levels, child fields, level filtering, redaction of secrets. */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jsonLogger, nullLogger, REDACTED } from '../src/log.js';
+import { ensureBuilt } from './interop/cluster.js';
+
+function capture(min: 'debug' | 'info' | 'warn' | 'error' = 'info') {
+  const lines: string[] = [];
+  const log = jsonLogger({ node: 'n1', unset: undefined }, min, (l) => lines.push(l));
+  return { log, lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+describe('jsonLogger (pino)', () => {
+  it('one JSON object per line: level name, ISO time, msg, base and child fields; below-level lines dropped', () => {
+    const c = capture('info');
+    c.log.log('debug', 'hidden');
+    c.log.log('info', 'hello', { service: 'default/web' });
+    c.log.child({ component: 'bgp' }).child({ asn: 64512 }).log('error', 'down', { peer: 'tor' });
+    expect(c.lines.every((l) => !l.includes('\n'))).toBe(true);
+    const [a, b] = c.parsed();
+    expect(c.lines).toHaveLength(2);
+    expect(a).toMatchObject({ level: 'info', msg: 'hello', node: 'n1', service: 'default/web' });
+    expect(Number.isNaN(Date.parse(a!.time as string))).toBe(false);
+    expect('unset' in a!).toBe(false);
+    expect(b).toMatchObject({ level: 'error', msg: 'down', node: 'n1', component: 'bgp', asn: 64512, peer: 'tor' });
+    const d = capture('debug');
+    d.log.log('debug', 'shown');
+    expect(d.parsed()[0]).toMatchObject({ level: 'debug', msg: 'shown' });
+  });
+
+  it('redacts secrets at the top level and one level down, in fields and child bindings', () => {
+    const c = capture();
+    c.log.log('info', 'peer', { password: 'md5pw', peer: { name: 'tor', password: 'md5pw' }, token: 'tkn', memberlistSecret: 'mls', 'client-key-data': 'KEY' });
+    c.log.child({ secret: 'child-secret' }).log('warn', 'child');
+    const text = c.lines.join('\n');
+    for (const s of ['md5pw', 'tkn', 'mls', 'KEY', 'child-secret']) expect(text).not.toContain(s);
+    const [a, b] = c.parsed();
+    expect(a).toMatchObject({ password: REDACTED, peer: { name: 'tor', password: REDACTED }, token: REDACTED, memberlistSecret: REDACTED, 'client-key-data': REDACTED });
+    expect(b).toMatchObject({ secret: REDACTED, msg: 'child' });
+  });
+
+  it('writes to stderr synchronously by default: lines logged right before process.exit are not lost', () => {
+    ensureBuilt();
+    const dist = join(__dirname, '..', 'dist', 'log.js');
+    const src = `import(${JSON.stringify(dist)}).then(({ jsonLogger }) => { const l = jsonLogger({}, 'info'); for (let i = 0; i < 500; i++) l.log('info', 'line ' + i, { i }); process.exit(0); });`;
+    const r = spawnSync(process.execPath, ['-e', src], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { i: number });
+    expect(lines.map((l) => l.i)).toEqual([...Array(500).keys()]);
+  }, 300_000);
+
+  it('nullLogger drops everything and its children are itself', () => {
+    expect(nullLogger.child({ a: 1 })).toBe(nullLogger);
+  });
+});
