@@ -10,6 +10,9 @@ FROM ${NODE_IMAGE} AS build
 # compiles the addon offline instead of downloading headers
 ARG NODEDIR=/usr/local
 ENV npm_config_nodedir=${NODEDIR}
+# a build host behind a TLS-intercepting proxy: its CA bundle, bind-mounted for the build only
+# (scripts/build-image.sh does this); ARG, not ENV, so it never reaches the runtime image
+ARG NODE_EXTRA_CA_CERTS
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*

@@ -26,8 +26,9 @@ export default defineConfig({
         test: {
           name: 'interop',
           include: ['packages/*/test/interop/**/*.test.ts'],
-          // Interop tests start real daemons in network namespaces: run files one at a time.
-          fileParallelism: false,
+          // Interop tests start real daemons in network namespaces: run files one at a time, in one worker.
+          // (A project's `fileParallelism` is ignored by vitest 3: only the root's counts; `singleFork` is per project.)
+          poolOptions: { forks: { singleFork: true } },
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

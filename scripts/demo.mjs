@@ -4,8 +4,10 @@
 //    nodes on a bridge), runs lbkitd on every node from examples/demo.yaml with lbkit's own
 //    backends (@lbkit/arp + @lbkit/ndp for L2, @lbkit/memberlist with the fast LAN timings,
 //    @lbkit/bgp), shows the IP assignment, the elected L2 leader, the client reaching the VIP, the
-//    router's ECMP route, then the unplanned fail-over time (leader SIGKILLed) and the planned
-//    hand-over time (next leader SIGTERMed);
+//    router's ECMP route and its BFD sessions (FRR bfdd <-> @lbkit/bfd, 100 ms x 3), then the
+//    unplanned fail-over (the leader's link dies and its processes are SIGKILLed: L2 take-over time
+//    and the time until the router drops it from the ECMP route) and the planned hand-over (next
+//    leader SIGTERMed: graceful leave and BGP graceful shutdown);
 //  - otherwise: runs the controller on the same YAML without networking, prints assignments and
 //    explains what the network part needs.
 // Options: --l2-backend lbkit|kernel, --membership-backend lbkit|serf, --bgp-backend lbkit|gobgp,
@@ -67,7 +69,7 @@ if (!isRoot) {
   say('not running as root: skipping the network part. It needs:');
   say('  - root (CAP_SYS_ADMIN + CAP_NET_ADMIN) to create network namespaces, veth pairs and a bridge;');
   say('  - CAP_NET_RAW for the AF_PACKET sockets of the @lbkit/arp / @lbkit/ndp responders (native addon in packages/afpacket/build);');
-  say('  - `ip` (iproute2) and `curl`; FRR (/usr/lib/frr/zebra + bgpd) for the BGP part (skipped without it);');
+  say('  - `ip` (iproute2) and `curl`; FRR (/usr/lib/frr/zebra + bgpd, + bfdd for BFD) for the BGP part (skipped without it);');
   say('  - optional alternatives: `arping` (--l2-backend kernel), `serf` (--membership-backend serf), `gobgpd` (--bgp-backend gobgp).');
   say('Run `sudo npm run demo`: it builds 3 node namespaces + a client + an FRR router on a bridge, runs lbkitd on every node,');
   say('curls the L2 VIP from the client, shows the ECMP route, kills the leader (unplanned) and stops the next one (planned),');
@@ -246,27 +248,68 @@ try {
       say(`router: BFD (FRR bfdd <-> @lbkit/bfd) up with ${peers.map((p) => `${p.peer} (${p['remote-transmit-interval']} ms x ${p['remote-detect-multiplier']})`).join(', ')} (detection time 300 ms)`);
     }
   }
+  // the router's view of the BGP service during the fail-overs: `ip -ts monitor route` stamps every change
+  const api = assignments.find((a) => a.service === 'default/api')?.ips[0];
+  const routeEvents = [];
+  if (router && api) {
+    const mon = spawnIn(router, 'ip', ['-ts', 'monitor', 'route']);
+    let buf = '';
+    mon.stdout.on('data', (d) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const m = /^\[(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d{3})\d*\] (?:Deleted )?(\S+)/.exec(line);
+        if (m && m[8].split('/')[0] === api) routeEvents.push(new Date(+m[1], m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]).getTime()); // local time
+      }
+    });
+    await sleep(200);
+  }
+  const vias = () => [...(quiet(() => inNs(router, 'ip', ['route', 'show', `${api}/32`])) ?? '').matchAll(/via (\S+)/g)].map((m) => m[1]);
+  /** Waits until the router's ECMP route to the BGP service no longer uses `ip`; ms from `t` to the first route change. */
+  const ecmpDrop = async (ip, t) => {
+    await until(() => vias().length > 0 && !vias().includes(ip), 30_000, `the router dropping ${ip} from the ECMP route`, 20);
+    await sleep(100);
+    const first = routeEvents.find((x) => x >= t - 5);
+    return first === undefined ? undefined : first - t;
+  };
   const neigh = () => /lladdr ([0-9a-f:]{17})/.exec(quiet(() => inNs(client, 'ip', ['neigh', 'show', vip, 'dev', 'eth0'])) ?? '')?.[1];
   const byMac = (mac) => nodes.find((n) => n.mac === mac)?.name ?? mac;
   say(`client: neighbour entry ${vip} -> ${neigh()} (${byMac(neigh())})`);
   if (leader.name !== order[0]) throw new Error(`the leader is ${leader.name}, expected ${order[0]} by hash`);
 
-  // unplanned: the leader "crashes" (SIGKILL of lbkitd and of its HTTP backend)
+  /**
+   * After `gone` failed at `t`: waits for the client to reach another node (must be `expected`), then for
+   * the router's ECMP route to drop `gone`; prints both; `why` describes the route change (%s: next hops).
+   */
+  const failedOver = async (gone, t, expected, ms, why) => {
+    const got = await until(() => {
+      const b = curl(0.2);
+      return b && b !== gone.name ? b : undefined;
+    }, ms, `client reaching a node other than ${gone.name}`, 5);
+    const took = Date.now() - t;
+    say(`client: curl -> "${got}" after ${took} ms (expected by hash: ${expected}); neighbour entry now ${byMac(neigh())}`);
+    if (got !== expected) throw new Error(`the client reached ${got}, expected ${expected}`);
+    if (router && api) {
+      const r = await ecmpDrop(gone.ip, t);
+      say(`router: ECMP route to ${api} without ${gone.name} (${gone.ip}) ${r === undefined ? '(time not seen)' : `${r} ms`} after ${why.replace('%s', vias().join(', '))}`);
+    }
+    return took;
+  };
+
+  // unplanned: the leader "crashes" (link down, SIGKILL of lbkitd and of its HTTP backend)
   const alive = nodes.filter((n) => n !== leader);
   // a node crash also takes the daemons lbkitd started (serf, gobgpd with the alternative backends)
   const kids = (quiet(() => run('ps', ['-o', 'pid=', '--ppid', String(leader.proc.pid)])) ?? '').split(/\s+/).filter(Boolean).map(Number);
   const t1 = Date.now();
+  // a crash as the network sees it: the link dies first, so no TCP FIN/RST from the dying processes reaches the router
+  inNs(leader.ns, 'ip', ['link', 'set', 'eth0', 'down']);
   leader.proc.kill('SIGKILL');
   leader.http.kill('SIGKILL');
   for (const pid of kids) quiet(() => process.kill(pid, 'SIGKILL'));
-  say(`unplanned: SIGKILL ${leader.name}'s lbkitd${kids.length ? ` (+${kids.length} child daemons)` : ''} and HTTP server; waiting for memberlist to declare it dead...`);
-  const after1 = await until(() => {
-    const b = curl(0.2);
-    return b && b !== leader.name ? b : undefined;
-  }, 60_000, 'client reaching the new leader', 5);
-  const unplanned = Date.now() - t1;
-  say(`client: curl -> "${after1}" after ${unplanned} ms (expected by hash: ${order[1]}); neighbour entry now ${byMac(neigh())}`);
-  if (after1 !== order[1]) throw new Error(`the client reached ${after1}, expected ${order[1]}`);
+  say(`unplanned: ${leader.name} crashes (link down, then SIGKILL of its lbkitd${kids.length ? ` (+${kids.length} child daemons)` : ''} and HTTP server); waiting for memberlist to declare it dead...`);
+  const unplanned = await failedOver(leader, t1, order[1], 60_000, `the crash, now via %s${bfd ? ' — FRR bfdd detected it (100 ms x 3) and took the BGP session down; with the hold timer alone (9 s) it takes 6-9 s' : ' (BGP hold timer, 9 s)'}`);
   await until(() => state(alive[0])?.members?.length === 2, 10_000, 'survivors seeing 2 members');
   say(`memberlist: survivors see [${state(alive[0]).members.join(',')}]`);
 
@@ -276,13 +319,7 @@ try {
   second.proc.kill('SIGTERM');
   second.http.kill('SIGKILL');
   say(`planned: SIGTERM ${second.name}'s lbkitd (graceful leave), HTTP server stopped...`);
-  const after2 = await until(() => {
-    const b = curl(0.2);
-    return b && b !== second.name ? b : undefined;
-  }, 30_000, 'client reaching the third node', 5);
-  const planned = Date.now() - t0;
-  say(`client: curl -> "${after2}" after ${planned} ms (expected by hash: ${order[2]}); neighbour entry now ${byMac(neigh())}`);
-  if (after2 !== order[2]) throw new Error(`the client reached ${after2}, expected ${order[2]}`);
+  const planned = await failedOver(second, t0, order[2], 30_000, 'the SIGTERM (graceful shutdown: lower preference first, BFD AdminDown is not a failure), now via %s');
   say(`fail-over times: unplanned (crash) ${unplanned} ms, planned (SIGTERM) ${planned} ms  [L2=${l2Backend}, membership=${mlBackend}${mlBackend === 'lbkit' ? ` ${wanted.timings}` : ''}]`);
   say('done; tearing down.');
 } catch (e) {

@@ -1,7 +1,7 @@
 /**
  * @packageDocumentation
  * @lbkit/afpacket: Linux AF_PACKET raw sockets for Node.js (own Node-API addon), a classic BPF
- * assembler with ready-made filters, interface information, an interface watcher and an interface follower.
+ * assembler with ready-made filters, interface information, an interface watcher, an interface follower and the repeat schedule of gratuitous announcements.
  */
 export { PacketSocket, PacketType, isLinkStateError } from './socket.js';
 export type { PacketSocketOptions, PacketSocketEvents, L2Transport } from './socket.js';
@@ -21,3 +21,5 @@ export { NativeResponder } from './responder.js';
 export type { EntryState, NativeResponderOptions, NativeResponderStats } from './responder.js';
 export { arpTargetFilter, nsTargetFilter, keyRanges, keyTree, coarsen, ipv4Key, ipv6LowKey, DEFAULT_MAX_INSNS } from './vip-filter.js';
 export type { KeyRange, VipFilter } from './vip-filter.js';
+export { RepeatSchedule } from './repeat.js';
+export type { RepeatScheduleOptions } from './repeat.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { BROADCAST_MAC, type L2Transport } from '@lbkit/afpacket';
+import { BROADCAST_MAC, RepeatSchedule, type L2Transport } from '@lbkit/afpacket';
 import { ArpOp, encode, parseIPv4 } from './codec.js';
 
 /** Timing of a {@link GratuitousAnnouncer} (defaults follow MetalLB: every 1.1 s for 5 s). */
@@ -45,13 +45,6 @@ function hasBatch(t: L2Transport): t is L2Transport & BatchTransport {
   return typeof (t as Partial<BatchTransport>).sendBatch === 'function';
 }
 
-/** Addresses announced together: one timer drives the repeats of all of them. */
-interface Group {
-  ips: Set<string>;
-  burst?: NodeJS.Timeout;
-  refresh?: NodeJS.Timeout;
-}
-
 /**
  * Sends gratuitous ARP for announced addresses: once at once, then every `repeatIntervalMs` until
  * `repeatForMs` has elapsed, then optionally every `refreshIntervalMs`. Addresses taken together
@@ -60,13 +53,14 @@ interface Group {
  * and one batch per repeat, not N.
  */
 export class GratuitousAnnouncer extends EventEmitter<GratuitousEvents> {
-  private readonly groups = new Map<string, Group>();
   private readonly o: Required<GratuitousOptions>;
+  private readonly schedule: RepeatSchedule;
   private template: Buffer | undefined;
 
   constructor(private readonly transport: L2Transport, readonly mac: string, opts: GratuitousOptions = {}) {
     super();
     this.o = { repeatIntervalMs: 1100, repeatForMs: 5000, refreshIntervalMs: 0, withReply: false, ...opts };
+    this.schedule = new RepeatSchedule((ips) => this.sendRound(ips), { intervalMs: this.o.repeatIntervalMs, forMs: this.o.repeatForMs, refreshMs: this.o.refreshIntervalMs, unref: true });
   }
 
   private fail(err: unknown, ip: string): void {
@@ -139,53 +133,21 @@ export class GratuitousAnnouncer extends EventEmitter<GratuitousEvents> {
   announceMany(ips: Iterable<string>): void {
     const list = [...new Set(ips)];
     for (const ip of list) parseIPv4(ip, 'announced address');
-    if (list.length === 0) return;
-    for (const ip of list) this.cancel(ip);
-    const g: Group = { ips: new Set(list) };
-    for (const ip of list) this.groups.set(ip, g);
-    this.sendRound(list);
-    const repeats = Math.floor(this.o.repeatForMs / this.o.repeatIntervalMs);
-    let n = 0;
-    const startRefresh = (): void => {
-      if (this.o.refreshIntervalMs > 0 && g.ips.size > 0) {
-        g.refresh = setInterval(() => this.sendRound([...g.ips]), this.o.refreshIntervalMs);
-        g.refresh.unref();
-      }
-    };
-    if (repeats > 0) {
-      g.burst = setInterval(() => {
-        this.sendRound([...g.ips]);
-        if (++n >= repeats) {
-          clearInterval(g.burst);
-          g.burst = undefined;
-          startRefresh();
-        }
-      }, this.o.repeatIntervalMs);
-      g.burst.unref();
-    } else {
-      startRefresh();
-    }
+    this.schedule.start(list);
   }
 
   /** Stops announcing `ip` (no frame is sent: ARP has no withdrawal). */
   cancel(ip: string): void {
-    const g = this.groups.get(ip);
-    if (!g) return;
-    this.groups.delete(ip);
-    g.ips.delete(ip);
-    if (g.ips.size === 0) {
-      if (g.burst) clearInterval(g.burst);
-      if (g.refresh) clearInterval(g.refresh);
-    }
+    this.schedule.cancel(ip);
   }
 
   /** Addresses being announced. */
   addresses(): string[] {
-    return [...this.groups.keys()];
+    return this.schedule.keys();
   }
 
   /** Cancels everything. */
   stop(): void {
-    for (const ip of [...this.groups.keys()]) this.cancel(ip);
+    this.schedule.stop();
   }
 }

@@ -25,6 +25,12 @@ export interface FsmOptions {
   detectMultiplier?: number;
   /** Required Min Echo RX Interval advertised, ms (0: this system does not loop echo packets). */
   echoReceiveInterval?: number;
+  /**
+   * Desired interval of our own echo packets, ms (0 or absent: the echo function is off). Echo
+   * packets go out only while Up and while the peer advertises a non-zero RequiredMinEchoRx, at the
+   * slower of the two (RFC 5880 §6.8.9).
+   */
+  echoTransmitInterval?: number;
   /** Passive role: send nothing until the peer has spoken (RFC 5880 §6.1). */
   passive?: boolean;
   /** Authentication key; when set, every packet is signed and unsigned ones are dropped. */
@@ -68,6 +74,10 @@ export class BfdFsm {
   private effTx: number;
   private effRx: number;
   readonly echoRx: number;
+  /** Our desired echo TX interval, µs (0: echo function off). */
+  readonly echoTx: number;
+  /** Time of the last looped echo packet received (ms), or when echo started; undefined when inactive. */
+  lastEchoRx: number | undefined;
   remoteMinRx = 1;
   remoteMinTx = 0;
   remoteEchoRx = 0;
@@ -93,7 +103,8 @@ export class BfdFsm {
     if (!Number.isInteger(this.detectMult) || this.detectMult < 1 || this.detectMult > 255) throw new Error(`BFD session: detectMultiplier ${this.detectMult} out of 1..255`);
     this.cfgTx = checkInterval(o.transmitInterval ?? 300, 'transmitInterval');
     this.cfgRx = checkInterval(o.receiveInterval ?? 300, 'receiveInterval');
-    this.echoRx = ms(o.echoReceiveInterval ?? 0);
+    this.echoRx = o.echoReceiveInterval ? checkInterval(o.echoReceiveInterval, 'echoReceiveInterval') : 0;
+    this.echoTx = o.echoTransmitInterval ? checkInterval(o.echoTransmitInterval, 'echoTransmitInterval') : 0;
     this.advTx = this.effTx = Math.max(this.cfgTx, SLOW_TX);
     this.advRx = this.effRx = this.cfgRx;
     this.passive = o.passive ?? false;
@@ -117,6 +128,47 @@ export class BfdFsm {
     return t * (0.75 + (this.detectMult === 1 ? 0.15 : 0.25) * r);
   }
 
+  /**
+   * Interval between our echo packets, ms: the slower of our desired echo interval and the peer's
+   * RequiredMinEchoRx; Infinity when the echo function is off, the session not Up or the peer does
+   * not loop echo packets (RequiredMinEchoRx 0).
+   */
+  echoTxIntervalMs(): number {
+    if (this.echoTx === 0 || this.state !== State.Up || this.remoteEchoRx === 0) return Infinity;
+    return Math.max(this.echoTx, this.remoteEchoRx) / 1000;
+  }
+
+  /** Echo detection time, ms: our multiplier × the echo interval (a local matter, §6.8.9). */
+  echoDetectionTimeMs(): number {
+    return this.detectMult * this.echoTxIntervalMs();
+  }
+
+  /** When the echo function fails unless a looped echo packet arrives, ms; Infinity if echo is not running. */
+  echoDeadline(): number {
+    if (this.lastEchoRx === undefined || !Number.isFinite(this.echoTxIntervalMs())) return Infinity;
+    return this.lastEchoRx + this.echoDetectionTimeMs();
+  }
+
+  /** Echo packets start (or restart) at `now`: the echo detection time counts from here. */
+  echoStarted(now: number): void {
+    this.lastEchoRx = now;
+  }
+
+  /** Echo packets stopped (session left Up, peer stopped looping): no echo detection. */
+  echoStopped(): void {
+    this.lastEchoRx = undefined;
+  }
+
+  /** One of our echo packets came back looped by the peer. */
+  echoReceived(now: number): void {
+    if (this.lastEchoRx !== undefined) this.lastEchoRx = now;
+  }
+
+  /** Applies the echo detection time at `now`; returns the transition (Down, diag 2) when echo failed. */
+  checkEchoDetection(now: number): Transition | undefined {
+    return now < this.echoDeadline() ? undefined : this.detectionExpired(Diag.EchoFunctionFailed);
+  }
+
   /** Detection time in ms (remote multiplier × max(our RX, their TX)); Infinity before any packet. */
   detectionTimeMs(): number {
     if (this.remoteDetectMult === 0) return Infinity;
@@ -131,8 +183,12 @@ export class BfdFsm {
 
   /** Applies the detection timer at `now`; returns the transition when the session went down. */
   checkDetection(now: number): Transition | undefined {
-    if (now < this.detectionDeadline()) return undefined;
-    const t = this.go(State.Down, Diag.ControlDetectionTimeExpired);
+    return now < this.detectionDeadline() ? undefined : this.detectionExpired(Diag.ControlDetectionTimeExpired);
+  }
+
+  /** Down with `diag`; the peer is forgotten (§6.8.1: its discriminator zeroed) until it speaks again. */
+  private detectionExpired(diag: Diag): Transition {
+    const t = this.go(State.Down, diag);
     this.remoteDiscr = 0;
     this.remoteMinRx = 1;
     this.remoteState = State.Down;
@@ -260,6 +316,7 @@ export class BfdFsm {
     const from = this.state;
     this.state = to;
     this.diag = diag;
+    if (to !== State.Up) this.lastEchoRx = undefined;
     if (to === State.Up) this.applyTimers(this.cfgTx, this.cfgRx);
     else if (from === State.Up || to === State.AdminDown || to === State.Down) {
       // slow start again while not Up (§6.8.3)

@@ -3,7 +3,9 @@
  * and hop type (3784 single hop, 4784 multihop, with a kernel TTL filter), and one transmit socket
  * per family and local address, bound to a source port in 49152–65535 shared by its sessions
  * (RFC 5881 §4: one source port per session; sharing it is allowed). Packets are demultiplexed by
- * Your Discriminator, or by peer address while the peer does not know ours yet.
+ * Your Discriminator, or by peer address while the peer does not know ours yet. All sessions'
+ * transmit and detection deadlines share one Node timer ({@link TimerQueue}); the echo function
+ * (single-hop IPv4) sends and reads its frames on one AF_PACKET socket per interface (`EchoPort`).
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -15,6 +17,9 @@ import { decode, encode } from './codec/control.js';
 import { checkKey } from './codec/auth.js';
 import type { Transition } from './fsm.js';
 import { BfdSession, sessionKey, type SessionConfig, type SessionStatus } from './session.js';
+import { TimerQueue } from './timer-queue.js';
+import { buildEchoFrame, encodeEchoPayload } from './codec/echo.js';
+import { EchoPort, echoRoute, neighbourMac, type EchoArrival, type EchoRoute } from './echo-port.js';
 import { attachTtlFilter, setReceiveBuffer } from './ttl-filter.js';
 
 /** Options of {@link BfdManager}. */
@@ -63,6 +68,23 @@ export interface ManagerStats {
 
 type Hop = 'sh' | 'mh';
 
+/** What a queued deadline is for. */
+enum Due {
+  Tx,
+  Detect,
+  EchoTx,
+  EchoDetect,
+}
+/** How long a router MAC read from the neighbour table is reused, ms. */
+const MAC_TTL_MS = 5000;
+
+/** Per-session echo state kept by the manager. */
+interface EchoIo {
+  route: EchoRoute;
+  mac?: Buffer;
+  macAt: number;
+}
+
 /** The BFD engine: add sessions, listen to `up`/`down`. */
 export class BfdManager extends EventEmitter<ManagerEvents> {
   private readonly byKey = new Map<string, BfdSession>();
@@ -75,6 +97,13 @@ export class BfdManager extends EventEmitter<ManagerEvents> {
   private readonly tx = new Map<string, dgram.Socket>();
   private nextDiscr = ((Math.random() * 0x7fff0000) >>> 0) + 1;
   private closed = false;
+  /** every session's next transmit and detection deadline, driven by one Node timer */
+  private readonly timers = new TimerQueue<BfdSession>();
+  private wake: NodeJS.Timeout | undefined;
+  private wakeAt = Infinity;
+  /** echo packet sockets by interface (opened on first use) */
+  private readonly echoPorts = new Map<string, { port?: EchoPort; failed?: string }>();
+  private readonly echoIo = new WeakMap<BfdSession, EchoIo>();
   /** Manager-wide packet counters. */
   readonly stats: ManagerStats = { packetsIn: 0, packetsOut: 0, malformed: 0, unmatched: 0, sendErrors: 0 };
 
@@ -89,6 +118,8 @@ export class BfdManager extends EventEmitter<ManagerEvents> {
     if (!net.isIP(c.peer)) throw new Error(`BFD session: peer ${JSON.stringify(c.peer)} is not an IP address`);
     if (c.local !== undefined && net.isIP(c.local) !== net.isIP(c.peer)) throw new Error(`BFD session ${c.peer}: local ${c.local} is not of the peer's family`);
     if (c.auth) checkKey(c.auth, `BFD session ${c.peer}: auth`);
+    if (c.echoInterval !== undefined && c.echoInterval !== 0 && (c.multihop || net.isIP(c.peer) !== 4))
+      throw new Error(`BFD session ${c.peer}: the echo function runs on single-hop IPv4 sessions only`);
     if (c.minimumTtl !== undefined && (!Number.isInteger(c.minimumTtl) || c.minimumTtl < 1 || c.minimumTtl > 255)) throw new Error(`BFD session ${c.peer}: minimumTtl ${c.minimumTtl} out of 1..255`);
     const key = sessionKey(c);
     const old = this.byKey.get(key);
@@ -168,6 +199,11 @@ export class BfdManager extends EventEmitter<ManagerEvents> {
     if (this.closed) return;
     for (const s of [...this.byKey.values()]) this.removeSession(s.key);
     this.closed = true;
+    clearTimeout(this.wake);
+    this.wake = undefined;
+    this.timers.clear();
+    for (const e of this.echoPorts.values()) e.port?.close();
+    this.echoPorts.clear();
     // let the AdminDown datagrams leave before closing
     await new Promise((r) => setImmediate(r));
     const socks = [...this.rx.values(), ...this.tx.values()];
@@ -177,9 +213,8 @@ export class BfdManager extends EventEmitter<ManagerEvents> {
   }
 
   private drop(s: BfdSession): void {
-    clearTimeout(s.txTimer);
-    clearTimeout(s.detectTimer);
-    s.txTimer = s.detectTimer = undefined;
+    // its queued deadlines become stale (they no longer match txAt / detectAt)
+    s.txAt = s.detectAt = s.echoTxAt = s.echoDetectAt = Infinity;
     this.byKey.delete(s.key);
     this.byDiscr.delete(s.fsm.localDiscr);
     const pk = `${s.config.multihop ? 'mh' : 'sh'}|${s.config.peer}`;
@@ -276,6 +311,7 @@ export class BfdManager extends EventEmitter<ManagerEvents> {
     s.lastRxAt = now;
     if (r.transition) this.transition(s, r.transition);
     if (r.sendNow) this.send(s);
+    if (s.echoTxAt === Infinity && !s.echoUnavailable && Number.isFinite(s.fsm.echoTxIntervalMs())) this.armEcho(s, now);
     if (s.fsm.txIntervalMs() !== s.txBase) this.armTx(s);
     this.armDetect(s, now);
   }
@@ -283,6 +319,7 @@ export class BfdManager extends EventEmitter<ManagerEvents> {
   private transition(s: BfdSession, t: Transition): void {
     s.lastTxAt = s.lastRxAt = 0; // gaps are measured within one Up period only
     const e: StateEvent = { ...t, session: s, peerAdminDown: s.fsm.remoteState === State.AdminDown };
+    if (t.to !== State.Up) s.echoTxAt = s.echoDetectAt = Infinity; // echo runs only while Up
     if (t.to === State.Up) s.stats.upCount++;
     if (t.from === State.Up) {
       s.stats.downCount++;
@@ -322,58 +359,218 @@ export class BfdManager extends EventEmitter<ManagerEvents> {
     }
   }
 
-  private armTx(s: BfdSession): void {
-    clearTimeout(s.txTimer);
-    s.txTimer = undefined;
-    s.txBase = s.fsm.txIntervalMs();
-    if (!Number.isFinite(s.txBase) || this.closed) return;
-    const tick = (): void => {
-      s.txTimer = undefined;
-      if (!this.byKey.has(s.key)) return;
-      this.send(s);
-      s.txBase = s.fsm.txIntervalMs();
-      if (Number.isFinite(s.txBase)) s.txTimer = setTimeout(tick, s.fsm.jitteredTxMs());
-    };
-    // the first packet goes out at once when nothing was sent yet, else after a jittered interval
-    s.txTimer = setTimeout(tick, s.stats.packetsOut === 0 ? 0 : s.fsm.jitteredTxMs());
+  /** Queues a deadline and makes sure the wake-up timer fires no later than it. */
+  private schedule(at: number, s: BfdSession, kind: number): void {
+    this.timers.push(at, s, kind);
+    if (at < this.wakeAt && !this.closed) this.armWake(at);
   }
 
-  private armDetect(s: BfdSession, now: number): void {
-    const at = s.fsm.detectionDeadline();
-    if (!Number.isFinite(at)) return;
-    if (s.detectTimer && s.detectAt <= at) return;
-    clearTimeout(s.detectTimer);
-    s.detectAt = at;
-    s.detectTimer = setTimeout(() => this.onDetect(s, at, 0), Math.max(0, at - now) + 1);
+  private armWake(at: number): void {
+    clearTimeout(this.wake);
+    this.wakeAt = at;
+    this.wake = at === Infinity ? undefined : setTimeout(this.onWake, Math.max(0, at - performance.now()));
   }
 
   /**
-   * The detection timer fired. Timers run before the poll phase of libuv's loop, so after a stall
-   * the peer's packets may be waiting, unread, on the socket: the decision is taken after one more
-   * poll phase (setImmediate), and, when the timer itself fired late (a stall of more than a third
-   * of the detection time), after up to 3 more loop turns — a busy loop must not pass for a dead peer.
+   * The one timer fired: every due transmission is sent in this turn, and every due detection
+   * check is taken after the next poll phase (see {@link BfdManager.checkDetections}).
    */
-  private onDetect(s: BfdSession, at: number, tries: number): void {
-    s.detectTimer = undefined;
-    s.detectAt = Infinity;
-    setImmediate(() => {
-      if (!this.byKey.has(s.key) || s.detectTimer) return;
-      const t = performance.now();
-      if (t < s.fsm.detectionDeadline()) return this.armDetect(s, t);
-      const late = t - at > s.fsm.detectionTimeMs() / 3;
-      if (late && tries < 3) {
-        s.detectAt = at;
-        s.detectTimer = setTimeout(() => this.onDetect(s, at, tries + 1), 1);
-        return;
+  private readonly onWake = (): void => {
+    this.wake = undefined;
+    this.wakeAt = Infinity;
+    const now = performance.now();
+    let due: BfdSession[] | undefined;
+    let dueEcho: BfdSession[] | undefined;
+    for (let e = this.timers.popDue(now); e; e = this.timers.popDue(now)) {
+      const s = e.item;
+      if (e.kind === Due.Tx) {
+        if (e.at !== s.txAt) continue; // stale: re-armed or removed
+        s.txAt = Infinity;
+        this.send(s);
+        s.txBase = s.fsm.txIntervalMs();
+        if (Number.isFinite(s.txBase)) {
+          s.txAt = now + s.fsm.jitteredTxMs();
+          this.timers.push(s.txAt, s, Due.Tx);
+        }
+      } else if (e.kind === Due.EchoTx) {
+        if (e.at !== s.echoTxAt) continue;
+        s.echoTxAt = Infinity;
+        const iv = s.fsm.echoTxIntervalMs();
+        if (!Number.isFinite(iv)) {
+          s.fsm.echoStopped();
+          s.echoDetectAt = Infinity;
+          continue;
+        }
+        this.sendEcho(s, now);
+        if (s.echoUnavailable) continue;
+        s.echoTxAt = now + iv;
+        this.timers.push(s.echoTxAt, s, Due.EchoTx);
+      } else if (e.kind === Due.EchoDetect) {
+        if (e.at !== s.echoDetectAt) continue;
+        s.echoDetectAt = Infinity;
+        (dueEcho ??= []).push(s);
+      } else {
+        if (e.at !== s.detectAt) continue;
+        s.detectAt = Infinity;
+        (due ??= []).push(s);
+        // a late wake-up (a stall of more than a third of the detection time) postpones the
+        // decision by up to 3 loop turns (counted in detectTries)
+        if (s.detectTries > 0) s.detectTries++;
+        else if (now - e.at > s.fsm.detectionTimeMs() / 3) s.detectTries = 1;
       }
+    }
+    if (due) {
+      const list = due;
+      setImmediate(() => this.checkDetections(list));
+    }
+    if (dueEcho) {
+      const list = dueEcho;
+      setImmediate(() => this.checkEchoes(list));
+    }
+    if (!this.closed) this.armWake(this.timers.peek());
+  };
+
+  private armEcho(s: BfdSession, now: number): void {
+    s.echoTxAt = now;
+    this.schedule(now, s, Due.EchoTx);
+  }
+
+  private echoUnavailable(s: BfdSession, why: string): void {
+    s.echoUnavailable = why;
+    s.echoTxAt = s.echoDetectAt = Infinity;
+    s.fsm.echoStopped();
+    this.emit('error', new Error(`BFD session ${s.config.peer}: echo function off: ${why}`));
+  }
+
+  /** The echo packet socket of `ifname`: undefined while it opens (the caller skips this round). */
+  private echoPort(s: BfdSession, ifname: string): EchoPort | undefined {
+    let e = this.echoPorts.get(ifname);
+    if (!e) {
+      const entry: { port?: EchoPort; failed?: string } = {};
+      e = entry;
+      this.echoPorts.set(ifname, entry);
+      EchoPort.open(ifname, (a) => this.onEcho(a), (err) => this.emit('error', err)).then(
+        (p) => {
+          if (this.closed || this.echoPorts.get(ifname) !== entry) p.close();
+          else entry.port = p;
+        },
+        (err: Error) => {
+          entry.failed = err.message;
+        },
+      );
+    }
+    if (e.failed) this.echoUnavailable(s, e.failed);
+    return e.port;
+  }
+
+  /** Sends one echo packet of `s` (when its interface, socket and the router's MAC are known). */
+  private sendEcho(s: BfdSession, now: number): void {
+    let io = this.echoIo.get(s);
+    if (!io) {
+      const route = echoRoute(s.config.peer, s.config.local);
+      if (!route) return this.echoUnavailable(s, `no IPv4 interface ${s.config.local ? `with address ${s.config.local}` : `on the subnet of ${s.config.peer}`}`);
+      io = { route, macAt: -Infinity };
+      this.echoIo.set(s, io);
+    }
+    const port = this.echoPort(s, io.route.ifname);
+    if (!port) return;
+    if (!io.mac || now - io.macAt > MAC_TTL_MS) {
+      io.mac = neighbourMac(s.config.peer, io.route.ifname) ?? io.mac;
+      io.macAt = now;
+    }
+    if (!io.mac) return; // the neighbour entry appears with the control traffic
+    const payload = encodeEchoPayload({ discriminator: s.fsm.localDiscr, sequence: ++s.echoSeq });
+    try {
+      port.send(buildEchoFrame({ srcMac: io.route.mac, dstMac: io.mac, ip: io.route.ip, payload }));
+    } catch (e) {
+      this.stats.sendErrors++;
+      this.emit('error', e as Error);
+      return;
+    }
+    s.stats.echoOut++;
+    if (s.fsm.lastEchoRx === undefined) {
+      // the echo detection time counts from the first echo packet sent
+      s.fsm.echoStarted(now);
+      s.echoDetectAt = s.fsm.echoDeadline() + 1;
+      this.timers.push(s.echoDetectAt, s, Due.EchoDetect);
+    }
+  }
+
+  private onEcho(a: EchoArrival): void {
+    const s = this.byDiscr.get(a.payload.discriminator);
+    if (!s || this.echoIo.get(s)?.route.ip !== a.ip) return;
+    s.stats.echoIn++;
+    s.fsm.echoReceived(performance.now());
+  }
+
+  /** Echo checks that fell due, after one poll phase (looped frames may be waiting unread). */
+  private checkEchoes(list: BfdSession[]): void {
+    const t = performance.now();
+    for (const s of list) {
+      if (this.byKey.get(s.key) !== s || s.echoDetectAt !== Infinity) continue;
+      const dl = s.fsm.echoDeadline();
+      if (!Number.isFinite(dl)) continue;
+      if (t < dl) {
+        s.echoDetectAt = dl + 1;
+        this.schedule(s.echoDetectAt, s, Due.EchoDetect);
+        continue;
+      }
+      const tr = s.fsm.checkEchoDetection(t);
+      if (!tr) continue;
+      s.stats.echoFailures++;
+      this.transition(s, tr);
+      this.send(s);
+      this.armTx(s);
+    }
+  }
+
+  private armTx(s: BfdSession): void {
+    s.txBase = s.fsm.txIntervalMs();
+    if (!Number.isFinite(s.txBase) || this.closed) {
+      s.txAt = Infinity;
+      return;
+    }
+    // the first packet goes out at once when nothing was sent yet, else after a jittered interval
+    s.txAt = performance.now() + (s.stats.packetsOut === 0 ? 0 : s.fsm.jitteredTxMs());
+    this.schedule(s.txAt, s, Due.Tx);
+  }
+
+  private armDetect(s: BfdSession, _now: number): void {
+    const at = s.fsm.detectionDeadline();
+    if (!Number.isFinite(at)) return;
+    if (s.detectAt <= at) return; // an earlier check is armed: it re-arms for the new deadline
+    s.detectAt = at + 1;
+    this.schedule(s.detectAt, s, Due.Detect);
+  }
+
+  /**
+   * Detection checks that fell due. Timers run before the poll phase of libuv's loop, so after a
+   * stall the peer's packets may be waiting, unread, on the socket: the decision is taken after one
+   * more poll phase (setImmediate), and, when the wake-up itself was late (a stall of more than a
+   * third of the detection time), after up to 3 more loop turns — a busy loop must not pass for a
+   * dead peer.
+   */
+  private checkDetections(list: BfdSession[]): void {
+    const t = performance.now();
+    for (const s of list) {
+      if (this.byKey.get(s.key) !== s || s.detectAt !== Infinity) continue;
+      if (t < s.fsm.detectionDeadline()) {
+        s.detectTries = 0;
+        this.armDetect(s, t);
+        continue;
+      }
+      if (s.detectTries > 0 && s.detectTries <= 3) {
+        s.detectAt = t + 1;
+        this.schedule(s.detectAt, s, Due.Detect);
+        continue;
+      }
+      s.detectTries = 0;
       const tr = s.fsm.checkDetection(t);
       if (tr) {
         this.transition(s, tr);
         this.send(s);
         this.armTx(s);
       } else this.armDetect(s, t);
-    });
+    }
   }
 }
-
-

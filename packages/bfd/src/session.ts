@@ -23,8 +23,18 @@ export interface SessionConfig {
   detectMultiplier?: number;
   /** Passive role: wait for the peer to speak first. */
   passive?: boolean;
-  /** Required Min Echo RX Interval to advertise, ms (default 0: echo packets are not looped back). */
+  /**
+   * Required Min Echo RX Interval to advertise, ms (default 0: we do not loop the peer's echo
+   * packets). Set it only when this node's kernel forwards them back (`net.ipv4.ip_forward=1`).
+   */
   echoReceiveInterval?: number;
+  /**
+   * Echo function (single-hop IPv4 only): send our echo packets every `echoInterval` ms (or
+   * slower, if the peer's RequiredMinEchoRx says so) once the session is Up; the router loops them
+   * back and a missing echo for `detectMultiplier` intervals takes the session Down (diag 2).
+   * Needs the optional package `@lbkit/afpacket` and CAP_NET_RAW. Default: off.
+   */
+  echoInterval?: number;
   /** Authentication (RFC 5880 §6.7). */
   auth?: AuthKey;
 }
@@ -45,6 +55,11 @@ export interface SessionStats {
   maxTxGapMs: number;
   /** Longest gap between two packets received while Up, ms (since the last reset). */
   maxRxGapMs: number;
+  /** Our echo packets sent, and received back looped by the peer. */
+  echoOut: number;
+  echoIn: number;
+  /** Downs because our echo packets stopped coming back (diag 2). */
+  echoFailures: number;
 }
 
 /** A snapshot for status pages and metrics. */
@@ -61,6 +76,8 @@ export interface SessionStatus {
   /** Negotiated intervals in ms. */
   txIntervalMs: number;
   detectionTimeMs: number;
+  /** Echo function: `off`, `active` (our echo packets are being sent) or why it cannot run. */
+  echo: string;
   stats: SessionStats;
 }
 
@@ -73,19 +90,27 @@ export function sessionKey(c: Pick<SessionConfig, 'peer' | 'local' | 'multihop'>
 export class BfdSession {
   readonly key: string;
   readonly fsm: BfdFsm;
-  readonly stats: SessionStats = { packetsIn: 0, packetsOut: 0, dropped: 0, upCount: 0, downCount: 0, detectionTimeouts: 0, peerSignalledDowns: 0, maxTxGapMs: 0, maxRxGapMs: 0 };
+  readonly stats: SessionStats = { packetsIn: 0, packetsOut: 0, dropped: 0, upCount: 0, downCount: 0, detectionTimeouts: 0, peerSignalledDowns: 0, maxTxGapMs: 0, maxRxGapMs: 0, echoOut: 0, echoIn: 0, echoFailures: 0 };
   /** @internal time of the last packet sent / received (ms, monotonic) */
   lastTxAt = 0;
   /** @internal */
   lastRxAt = 0;
-  /** @internal timers owned by the manager */
-  txTimer: NodeJS.Timeout | undefined;
-  /** @internal */
-  detectTimer: NodeJS.Timeout | undefined;
-  /** @internal when the armed detection timer fires (ms, monotonic) */
+  /** @internal when the next periodic packet is due (ms, monotonic; Infinity: none scheduled) */
+  txAt = Infinity;
+  /** @internal when the armed detection check runs (ms, monotonic; Infinity: not armed) */
   detectAt = Infinity;
+  /** @internal detection checks postponed because the event loop was late */
+  detectTries = 0;
   /** @internal base TX interval the periodic timer was armed with */
   txBase = Infinity;
+  /** @internal when our next echo packet is due / the echo check runs (ms, monotonic) */
+  echoTxAt = Infinity;
+  /** @internal */
+  echoDetectAt = Infinity;
+  /** @internal echo sequence number */
+  echoSeq = 0n;
+  /** @internal why the echo function cannot run (set once), or undefined */
+  echoUnavailable: string | undefined;
 
   /** @param config the session's configuration @param discriminator its local discriminator */
   constructor(
@@ -93,7 +118,8 @@ export class BfdSession {
     discriminator: number,
   ) {
     this.key = sessionKey(config);
-    this.fsm = new BfdFsm({ ...config, localDiscriminator: discriminator });
+    const { echoInterval, ...rest } = config;
+    this.fsm = new BfdFsm({ ...rest, ...(echoInterval ? { echoTransmitInterval: echoInterval } : {}), localDiscriminator: discriminator });
   }
 
   /** True while the session is Up. */
@@ -115,6 +141,7 @@ export class BfdSession {
       remoteDiscriminator: f.remoteDiscr,
       txIntervalMs: f.txIntervalMs(),
       detectionTimeMs: f.detectionTimeMs(),
+      echo: !this.config.echoInterval ? 'off' : this.echoUnavailable ?? (f.lastEchoRx !== undefined ? 'active' : 'waiting (session not Up, or the peer does not loop echo packets)'),
       stats: { ...this.stats },
     };
     if (this.config.local) s.local = this.config.local;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AuthType, BfdDecodeError, Diag, State, decode, encode, encodeSigned, encodingLength, sequenceOk, verifyAuth, type ControlPacket } from '@lbkit/bfd';
+import { AuthType, BfdDecodeError, DIAG_NAMES, Diag, STATE_NAMES, State, decode, encode, encodeSigned, encodingLength, sequenceOk, verifyAuth, type ControlPacket } from '@lbkit/bfd';
 
 const base: ControlPacket = {
   diag: Diag.ControlDetectionTimeExpired,
@@ -93,7 +93,7 @@ describe('BFD control packet codec', () => {
 });
 
 describe('BFD authentication', () => {
-  for (const type of [AuthType.KeyedMD5, AuthType.MeticulousKeyedMD5, AuthType.KeyedSHA1, AuthType.MeticulousKeyedSHA1]) {
+  for (const type of [AuthType.KeyedMD5, AuthType.MeticulousKeyedMD5, AuthType.KeyedSHA1, AuthType.MeticulousKeyedSHA1] as const) {
     it(`signs and verifies ${AuthType[type]}`, () => {
       const key = { type, keyId: 7, secret: 'secret' } as const;
       const raw = encodeSigned(base, key, 41);
@@ -134,5 +134,21 @@ describe('BFD authentication', () => {
     expect(sequenceOk(20, 10, 3, true)).toBe(false);
     expect(sequenceOk(9, 10, 3, false)).toBe(false);
     expect(sequenceOk(2, 0xfffffffe, 3, true)).toBe(true);
+  });
+
+  it('names states and diagnostics as RFC 5880 §4.1 does', () => {
+    expect(STATE_NAMES).toEqual({ 0: 'AdminDown', 1: 'Down', 2: 'Init', 3: 'Up' });
+    expect(Diag.ReverseConcatenatedPathDown).toBe(8);
+    expect(DIAG_NAMES).toEqual({
+      0: 'No Diagnostic',
+      1: 'Control Detection Time Expired',
+      2: 'Echo Function Failed',
+      3: 'Neighbor Signaled Session Down',
+      4: 'Forwarding Plane Reset',
+      5: 'Path Down',
+      6: 'Concatenated Path Down',
+      7: 'Administratively Down',
+      8: 'Reverse Concatenated Path Down',
+    });
   });
 });

@@ -43,7 +43,7 @@ describe('BfdManager over loopback UDP', () => {
     expect(sa.status().txIntervalMs).toBe(20);
     expect(sa.status().detectionTimeMs).toBe(60);
     // B goes silent (as if its process hung): A detects within its detection time
-    for (const s of B.sessions()) clearTimeout(s.txTimer), clearTimeout(s.detectTimer);
+    for (const s of B.sessions()) s.txAt = s.detectAt = Infinity; // its queued deadlines go stale
     const t0 = performance.now();
     const e = await once<StateEvent>(A, 'down');
     const took = performance.now() - t0;
@@ -128,6 +128,39 @@ describe('BfdManager over loopback UDP', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(sa.stats.downCount).toBe(downs + 1); // the same packet with hop limit 255 is accepted
     c.close();
+  });
+
+  it('drives any number of sessions with one Node timer (a min-heap of deadlines)', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length;
+    const before = timers();
+    const m = new BfdManager({ ports: { singleHop: base() } });
+    managers.push(m);
+    for (let i = 1; i <= 300; i++) m.addSession({ peer: `127.0.1.${i % 250}`, local: '127.0.0.1', remotePort: 9, multihop: i >= 250, transmitInterval: 50, receiveInterval: 50 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(m.sessions().length).toBe(300);
+    expect(m.stats.packetsOut).toBeGreaterThanOrEqual(300); // every session sent its first packet
+    expect(timers() - before).toBeLessThanOrEqual(1);
+  });
+
+  it('echo: only on single-hop IPv4 sessions; without a reachable interface it stays off with a reason', async () => {
+    const m = new BfdManager({ ports: { singleHop: base(), multihop: base() } });
+    managers.push(m);
+    expect(() => m.addSession({ peer: '::1', echoInterval: 50 })).toThrow(/echo function/);
+    expect(() => m.addSession({ peer: '10.0.0.1', multihop: true, echoInterval: 50 })).toThrow(/echo function/);
+    expect(() => m.addSession({ peer: '10.0.0.1', echoInterval: 0.5 })).toThrow(/echoTransmitInterval/);
+    expect(m.addSession({ peer: '127.0.0.1', echoInterval: 50 }).status().echo).toMatch(/waiting/);
+  });
+
+  it('echo with a peer that loops echo packets but no interface to send them on: an error event, the session stays Up', async () => {
+    const { A, B, sa } = pair({ echoInterval: 20 }, { echoReceiveInterval: 20 });
+    const errors: Error[] = [];
+    A.on('error', (e) => errors.push(e));
+    await Promise.all([once(A, 'up'), once(B, 'up')]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sa.fsm.echoTxIntervalMs()).toBe(20);
+    expect(sa.status().echo).toMatch(/no IPv4 interface/); // loopback is not an interface echo can use
+    expect(errors.some((e) => /echo function off/.test(e.message))).toBe(true);
+    expect(sa.up).toBe(true);
   });
 
   it('rejects bad session configuration naming the field', () => {

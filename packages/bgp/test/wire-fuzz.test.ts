@@ -9,16 +9,7 @@ import { codec, type Message } from '@lbkit/bgp';
 import { readFlows, splitMessages } from './codec/pcap.js';
 import { WireError, decodeOpen, decodeNotification, Framer } from '../src/session/wire.js';
 import { decodeUpdate } from '../src/session/update.js';
-
-// Deterministic PRNG (mulberry32) so failures are reproducible.
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../test-utils/random.js'; // reproducible mutations
 
 // UPDATE body: ORIGIN, AS_PATH [64513], NEXT_HOP, COMMUNITIES, MP_REACH v6 fd0a:96::10/128, NLRI 10.96.0.10/32
 const attrs = Buffer.concat([
@@ -54,7 +45,7 @@ describe('decoders never throw anything but WireError', () => {
   // LBKIT_FUZZ_ROUNDS scales this up off CI (e.g. 333334 rounds ≈ 10^6 mutated messages).
   const ROUNDS = Number(process.env.LBKIT_FUZZ_ROUNDS ?? 5000);
   it(`${ROUNDS} rounds of mutated UPDATEs (2-/4-octet, iBGP/eBGP, own next hops), OPENs and NOTIFICATIONs`, () => {
-    const r = rng(42);
+    const r = seededRandom(42);
     let errors = 0;
     const own = ['10.0.0.11', 'fd0a::11'];
     for (let i = 0; i < ROUNDS; i++) {
@@ -73,7 +64,7 @@ describe('decoders never throw anything but WireError', () => {
   }, 600_000);
 
   it('the framer rejects random byte streams with a header NOTIFICATION', () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     for (let i = 0; i < 500; i++) {
       const f = new Framer();
       const junk = Buffer.from(Array.from({ length: 64 }, () => Math.floor(r() * 256)));
@@ -136,7 +127,7 @@ describe('codec decoders never throw anything but NotificationError', () => {
   });
 
   it('20000 mutated messages: NotificationError or a message that re-encodes to the same fields', () => {
-    const r = rng(1234);
+    const r = seededRandom(1234);
     let errors = 0;
     let decoded = 0;
     const subcodes = new Set<string>();

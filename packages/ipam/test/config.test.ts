@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IpamConfigError, parsePools, parseIP, formatIP, parseRange, matchesSelector, canonicalIP } from '../src/index.js';
-
-function configError(fn: () => unknown): IpamConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(IpamConfigError);
-    return e as IpamConfigError;
-  }
-  throw new Error('expected an IpamConfigError');
-}
+import { parsePools, parseIP, formatIP, parseRange, matchesSelector, canonicalIP } from '../src/index.js';
+import { configError } from './helpers.js';
 
 describe('address parsing', () => {
   it('round-trips IPv4 and IPv6 in canonical form', () => {

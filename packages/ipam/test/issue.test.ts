@@ -1,17 +1,7 @@
 /** Issue #2 audit: behaviours the issue names that the MetalLB ports above do not pin down on their own. */
 import { describe, expect, it } from 'vitest';
-import { Allocator, IpamConfigError, parsePools, type PoolSpec } from '../src/index.js';
-import { svc, tcp } from './helpers.js';
-
-function configError(fn: () => unknown): IpamConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(IpamConfigError);
-    return e as IpamConfigError;
-  }
-  throw new Error('expected an IpamConfigError');
-}
+import { Allocator, parsePools, type PoolSpec } from '../src/index.js';
+import { configError, svc, tcp } from './helpers.js';
 
 describe('bad input names the pool and the value', () => {
   const bad: Array<[string, string]> = [

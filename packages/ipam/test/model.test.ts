@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Allocator, parseIP, parsePools, type IPFamily, type PoolSpec, type ServiceDescriptor, type ServiceFamily } from '../src/index.js';
+import { seededRandom } from '../../../test-utils/random.js';
 
 interface MIp { sk?: { s: string; b: string }; ports: Map<string, string>; services: string[] }
 
@@ -102,17 +103,6 @@ function ipv6Text(v: bigint): string {
   throw new Error(`model cannot format ${v.toString(16)}`);
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const specs: PoolSpec[] = [
   { name: 'a-buggy', addresses: ['10.0.0.250 - 10.0.1.5', '10.0.6.255 - 10.0.7.2', '10.0.8.0/32', '10.0.8.254/31'], avoidBuggyIPs: true },
@@ -127,7 +117,7 @@ const families: Array<[ServiceFamily, ServiceDescriptor['ipFamilyPolicy']]> = [[
 describe('allocator = naive enumerating model (random sequences)', () => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`seed ${seed}: 3000 operations give the same IPs and failures`, () => {
-      const r = rng(seed);
+      const r = seededRandom(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
       const a = new Allocator(specs);
       const m = new Model(specs);

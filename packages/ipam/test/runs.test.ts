@@ -2,17 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { RunSet } from '../src/index.js';
 import { NumberRunSet } from '../src/runs.js';
+import { seededRandom } from '../../../test-utils/random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs of a plain set, counted the obvious way. */
 function runsOf(s: Set<number>): number {
@@ -31,7 +22,7 @@ describe('run sets = plain Set', () => {
     }],
   ] as const) {
     it(`${label}: 40k random operations over 8k values`, () => {
-      const r = rng(7);
+      const r = seededRandom(7);
       const set = new Set<number>();
       const s = make();
       let maxRuns = 0;

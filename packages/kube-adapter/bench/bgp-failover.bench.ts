@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { sh } from '../../../test-utils/netns.js';
 import { Cluster, ensureBuilt, until } from '../test/interop/cluster.js';
 import { killPids, nexthops, startFrr, waitEcmpRoute } from '../test/interop/frr.js';
-import { frrBfdConf, startBfdd } from '../test/interop/bgp-bfd-frr.js';
+import { bfdLabYaml, frrBfdConf, startBfdd, waitBfdPeersUp } from '../test/interop/bgp-bfd-frr.js';
 
 const log = (s: string): void => void process.stderr.write(`[bgp failover bench] ${s}\n`);
 const DRAIN_MS = 2000;
@@ -35,33 +35,7 @@ const CONFIGS: Config[] = [
   { key: 'gobgp', label: 'baseline: gobgpd backend, hold timer 3 s (no BFD in gobgpd), `--drain-ms 0`', prefix: 'kbgc', backend: 'gobgp', bfd: false, drainMs: 0 },
 ];
 
-const yaml = (bfd: boolean) => `
-kind: IPAddressPool
-metadata: { name: bgp-pool, namespace: metallb-system }
-spec: { addresses: ["10.96.40.0/28"] }
----
-kind: BGPAdvertisement
-metadata: { name: bgp, namespace: metallb-system }
-spec: { ipAddressPools: [bgp-pool] }
----
-kind: BFDProfile
-metadata: { name: fast, namespace: metallb-system }
-spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 }
----
-kind: BGPPeer
-metadata: { name: tor, namespace: metallb-system }
-spec: { myASN: 64513, peerASN: 64512, peerAddress: 10.77.0.1, holdTime: 3s${bfd ? ', bfdProfile: fast' : ''} }
----
-${['node1', 'node2', 'node3'].map((n) => `kind: Node\nmetadata: { name: ${n} }\n---`).join('\n')}
-kind: Service
-metadata: { name: web, namespace: default }
-spec: { type: LoadBalancer, clusterIP: 10.43.0.41, ports: [{ port: 8080 }] }
----
-kind: EndpointSlice
-metadata: { name: web-1, namespace: default, labels: { kubernetes.io/service-name: web } }
-endpoints:
-${[0, 1, 2].map((i) => `  - { addresses: [10.244.${i}.3], nodeName: node${i + 1} }`).join('\n')}
-`;
+const yaml = (bfd: boolean) => bfdLabYaml({ pool: '10.96.40.0/28', holdTime: '3s', bfd, nodes: ['node1', 'node2', 'node3'], service: { name: 'web', clusterIP: '10.43.0.41' } });
 
 /** The client: a new connection every EVERY_MS ms; on SIGTERM prints [{t, node|null}] (t: Date.now()). */
 const CLIENT = `
@@ -138,7 +112,7 @@ async function runConfig(cfg: Config): Promise<Result> {
     }
     const vip = await until(() => c.state(c.nodes[0]!)?.services.find((s) => s.service === 'default/web')?.ingress[0], 30_000, 'assignment');
     await waitEcmpRoute(c.router, vip, 3, 60_000, 'ECMP over 3 nodes');
-    if (cfg.bfd) await until(async () => (JSON.parse(await sh('vtysh', ['--vty_socket', dir, '-c', 'show bfd peers json'], { ns: c.router })) as Array<{ status: string; 'remote-receive-interval': number }>).filter((p) => p.status === 'up' && p['remote-receive-interval'] === 100).length === 3, 20_000, '3 BFD sessions at 100 ms');
+    if (cfg.bfd) await waitBfdPeersUp(c.router, dir, 3, 100);
     // warm-up: every node answers through the router
     await until(async () => {
       const seen = new Set<string>();

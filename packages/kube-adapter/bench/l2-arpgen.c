@@ -4,17 +4,25 @@
 //       COUNT broadcast ARP requests cycling over NVIPS consecutive VIPs at RATE_PPS (0 = as fast as
 //       possible: a burst), replies read on the same socket between sends; prints JSON with sent,
 //       replies, answered fraction and reply latency percentiles (µs, per VIP: last request -> reply).
-//   l2-arpgen probe IFACE SRC_IP FIRST_VIP NVIPS WAIT_MS [ROUNDS]
+//   l2-arpgen probe IFACE SRC_IP FIRST_VIP NVIPS WAIT_MS [ROUNDS [OWNERS_FILE]]
 //       one request per VIP (repeated for unanswered VIPs each round), then prints how many VIPs got an
 //       answer, how many got answers from more than one MAC, answers per MAC, and the time (ms since
-//       start) at which the last VIP first answered.
+//       start) at which the last VIP first answered. With OWNERS_FILE (one MAC per VIP and line, the
+//       expected owner): also how many VIPs were answered by their owner and by another MAC ("wrong").
 //   l2-arpgen nsflood IFACE SRC_IP6 FIRST_VIP6 NVIPS COUNT RATE_PPS
 //       the same with ICMPv6 neighbour solicitations (to each target's solicited-node group, SLLA =
 //       our MAC, checksum computed), NAs for the range counted.
-//   l2-arpgen garps IFACE FIRST_VIP NVIPS TIMEOUT_MS
-//       prints "ready", then waits for gratuitous ARPs (SPA = TPA) for the VIP range; prints JSON with
-//       kernel timestamps (CLOCK_REALTIME ms) of the first and last new VIP seen, the count of distinct
-//       VIPs and of frames, and the source MACs.
+//   l2-arpgen ask IFACE SRC_IP VIP DST_MAC WAIT_MS
+//       one ARP request for VIP sent to DST_MAC (ff:ff:ff:ff:ff:ff = broadcast, else unicast to that
+//       node, as a client with a cached entry re-validates it), then prints the source MACs of the
+//       replies received within WAIT_MS as JSON.
+//   l2-arpgen garps IFACE FIRST_VIP NVIPS TIMEOUT_MS [TARGET [OWNERS_FILE]]
+//       prints "ready", then waits for gratuitous ARPs (SPA = TPA) for the VIP range until TARGET
+//       distinct VIPs (default NVIPS) were seen; prints JSON with kernel timestamps (CLOCK_REALTIME ms)
+//       of the first and last new VIP seen, the count of distinct VIPs and of frames, and the source
+//       MACs. With OWNERS_FILE (as for probe): GARPs from a MAC other than the VIP's owner ("wrong"; a
+//       line "-" accepts any MAC) are counted and do not count towards TARGET; when lines are marked
+//       with a leading "*", only those VIPs count towards TARGET (the others are only checked).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,6 +99,39 @@ static int cmp_d(const void* a, const void* b) {
   return x < y ? -1 : x > y;
 }
 
+// Reads OWNERS_FILE: one MAC per line for VIP 0..n-1 ("-": any); a leading "*" marks the VIP as
+// counted towards the garps TARGET (`counted`, may be NULL; without any "*" every VIP counts).
+// Returns n*6 bytes (all-zero = any).
+static unsigned char* load_owners(const char* path, uint32_t n, unsigned char** counted) {
+  unsigned char* o = calloc(n, 6);
+  unsigned char* cnt = calloc(n, 1);
+  int stars = 0;
+  FILE* f = fopen(path, "r");
+  if (!f) { perror(path); exit(1); }
+  char line[64];
+  for (uint32_t i = 0; i < n && fgets(line, sizeof line, f); i++) {
+    unsigned int m[6];
+    char* l = line;
+    if (*l == '*') {
+      cnt[i] = 1;
+      stars = 1;
+      l++;
+    }
+    if (sscanf(l, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6)
+      for (int k = 0; k < 6; k++) o[i * 6 + k] = (unsigned char)m[k];
+  }
+  fclose(f);
+  if (!stars) memset(cnt, 1, n);
+  if (counted) *counted = cnt;
+  else free(cnt);
+  return o;
+}
+
+static int owner_is(const unsigned char* owners, uint32_t i, const unsigned char* mac) {
+  static const unsigned char zero[6];
+  return !memcmp(owners + i * 6, zero, 6) || !memcmp(owners + i * 6, mac, 6);
+}
+
 // Reads every queued reply; for a reply to us (op 2, TPA = our IP) whose SPA is a VIP, calls back.
 typedef void (*reply_fn)(uint32_t idx, const unsigned char* sha, void* ctx);
 static void drain(int fd, uint32_t src, uint32_t first, uint32_t n, reply_fn fn, void* ctx) {
@@ -108,6 +149,17 @@ static void drain(int fd, uint32_t src, uint32_t first, uint32_t n, reply_fn fn,
   }
 }
 
+// The common arguments of flood and probe: IFACE SRC_IP FIRST_VIP NVIPS (argv[2..5]), socket opened.
+struct target { int fd; int ifindex; unsigned char mac[6]; uint32_t src, first, n; };
+static struct target open_target(char** argv) {
+  struct target t;
+  t.fd = open_sock(argv[2], t.mac, &t.ifindex);
+  t.src = ntohl(inet_addr(argv[3]));
+  t.first = ntohl(inet_addr(argv[4]));
+  t.n = (uint32_t)atol(argv[5]);
+  return t;
+}
+
 struct flood_ctx { double* last_sent; double* lat; long nlat; long cap; long replies; };
 static void on_flood(uint32_t i, const unsigned char* sha, void* c) {
   (void)sha;
@@ -119,14 +171,10 @@ static void on_flood(uint32_t i, const unsigned char* sha, void* c) {
 
 static int flood(int argc, char** argv) {
   if (argc < 8) return 2;
-  unsigned char mac[6];
-  int ifindex;
-  int fd = open_sock(argv[2], mac, &ifindex);
-  uint32_t src = ntohl(inet_addr(argv[3])), first = ntohl(inet_addr(argv[4]));
-  uint32_t n = (uint32_t)atol(argv[5]);
+  struct target t = open_target(argv);
   long count = atol(argv[6]);
   double rate = atof(argv[7]);
-  struct flood_ctx x = {calloc(n, sizeof(double)), malloc(sizeof(double) * count), 0, count, 0};
+  struct flood_ctx x = {calloc(t.n, sizeof(double)), malloc(sizeof(double) * count), 0, count, 0};
   // frames are sent in sendmmsg batches of whatever is due (at most 64), then replies are read and
   // the loop sleeps ~50 µs: the pacing does not spin, the responder under test needs the CPU
   unsigned char (*fr)[42] = malloc(64 * 42);
@@ -135,7 +183,7 @@ static int flood(int argc, char** argv) {
   struct sockaddr_ll to;
   memset(&to, 0, sizeof to);
   to.sll_family = AF_PACKET;
-  to.sll_ifindex = ifindex;
+  to.sll_ifindex = t.ifindex;
   to.sll_halen = 6;
   memset(to.sll_addr, 0xff, 6);
   double t0 = now_us();
@@ -145,8 +193,8 @@ static int flood(int argc, char** argv) {
     if (due > count) due = count;
     int k = 0;
     while (i + k < due && k < 64) {
-      uint32_t idx = (uint32_t)((i + k) % n);
-      build_req(fr[k], mac, src, first + idx);
+      uint32_t idx = (uint32_t)((i + k) % t.n);
+      build_req(fr[k], t.mac, t.src, t.first + idx);
       io[k].iov_base = fr[k];
       io[k].iov_len = 42;
       memset(&mm[k], 0, sizeof mm[k]);
@@ -162,18 +210,18 @@ static int flood(int argc, char** argv) {
       for (int j = sent; j < k; j++) {
         uint32_t idx;
         memcpy(&idx, fr[j] + 38, 4);
-        x.last_sent[ntohl(idx) - first] = ts;
+        x.last_sent[ntohl(idx) - t.first] = ts;
       }
-      int r = sendmmsg(fd, mm + sent, k - sent, 0);
+      int r = sendmmsg(t.fd, mm + sent, k - sent, 0);
       if (r <= 0) {
-        struct pollfd p = {fd, POLLOUT, 0};
+        struct pollfd p = {t.fd, POLLOUT, 0};
         poll(&p, 1, 1);
         continue;
       }
       sent += r;
     }
     i += k;
-    drain(fd, src, first, n, on_flood, &x);
+    drain(t.fd, t.src, t.first, t.n, on_flood, &x);
     if (rate > 0 && i < count && i >= due) {
       struct timespec ts = {0, 50000};
       nanosleep(&ts, NULL);
@@ -181,7 +229,7 @@ static int flood(int argc, char** argv) {
   }
   double sendEnd = now_us();
   while (now_us() - sendEnd < 300e3) {
-    drain(fd, src, first, n, on_flood, &x);
+    drain(t.fd, t.src, t.first, t.n, on_flood, &x);
     usleep(200);
   }
   qsort(x.lat, x.nlat, sizeof(double), cmp_d);
@@ -192,9 +240,13 @@ static int flood(int argc, char** argv) {
 }
 
 #define MAXMAC 8
-struct probe_ctx { unsigned char* seen; unsigned char macs[MAXMAC][6]; long per_mac[MAXMAC]; int nmac; unsigned char* which; double* first_ms; double t0; };
+struct probe_ctx { unsigned char* seen; unsigned char macs[MAXMAC][6]; long per_mac[MAXMAC]; int nmac; unsigned char* which; double* first_ms; double t0; unsigned char* owners; unsigned char* right; unsigned char* wrong; };
 static void on_probe(uint32_t i, const unsigned char* sha, void* c) {
   struct probe_ctx* x = c;
+  if (x->owners) {
+    if (owner_is(x->owners, i, sha)) x->right[i] = 1;
+    else x->wrong[i] = 1;
+  }
   int m = 0;
   for (; m < x->nmac; m++)
     if (memcmp(x->macs[m], sha, 6) == 0) break;
@@ -209,47 +261,53 @@ static void on_probe(uint32_t i, const unsigned char* sha, void* c) {
 
 static int probe(int argc, char** argv) {
   if (argc < 7) return 2;
-  unsigned char mac[6];
-  int ifindex;
-  int fd = open_sock(argv[2], mac, &ifindex);
-  uint32_t src = ntohl(inet_addr(argv[3])), first = ntohl(inet_addr(argv[4]));
-  uint32_t n = (uint32_t)atol(argv[5]);
+  struct target t = open_target(argv);
   double wait = atof(argv[6]);
   int rounds = argc > 7 ? atoi(argv[7]) : 1;
   struct probe_ctx x;
   memset(&x, 0, sizeof x);
-  x.seen = calloc(n, 1);
-  x.which = calloc(n, 1);
-  x.first_ms = calloc(n, sizeof(double));
+  x.seen = calloc(t.n, 1);
+  x.which = calloc(t.n, 1);
+  x.first_ms = calloc(t.n, sizeof(double));
+  if (argc > 8) {
+    x.owners = load_owners(argv[8], t.n, NULL);
+    x.right = calloc(t.n, 1);
+    x.wrong = calloc(t.n, 1);
+  }
   x.t0 = now_us();
   struct timespec rt;
   clock_gettime(CLOCK_REALTIME, &rt);
   double t0epoch = rt.tv_sec * 1e3 + rt.tv_nsec / 1e6;
   unsigned char f[42];
   for (int r = 0; r < rounds; r++) {
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < t.n; i++) {
       if (x.seen[i] && r > 0) continue;
-      build_req(f, mac, src, first + i);
-      send_frame(fd, ifindex, f);
-      if ((i & 31) == 0) drain(fd, src, first, n, on_probe, &x);
+      build_req(f, t.mac, t.src, t.first + i);
+      send_frame(t.fd, t.ifindex, f);
+      if ((i & 31) == 0) drain(t.fd, t.src, t.first, t.n, on_probe, &x);
     }
     double end = now_us() + wait * 1e3;
     while (now_us() < end) {
-      drain(fd, src, first, n, on_probe, &x);
+      drain(t.fd, t.src, t.first, t.n, on_probe, &x);
       usleep(200);
     }
     uint32_t got = 0;
-    for (uint32_t i = 0; i < n; i++) got += x.seen[i];
-    if (got == n) break;
+    for (uint32_t i = 0; i < t.n; i++) got += x.seen[i];
+    if (got == t.n) break;
   }
   uint32_t answered = 0, multi = 0;
   double last = 0;
-  for (uint32_t i = 0; i < n; i++) {
+  for (uint32_t i = 0; i < t.n; i++) {
     answered += x.seen[i];
     if (x.seen[i] && x.first_ms[i] > last) last = x.first_ms[i];
     if (__builtin_popcount(x.which[i]) > 1) multi++;
   }
-  printf("{\"vips\":%u,\"answered\":%u,\"multi\":%u,\"t0Epoch\":%.3f,\"lastFirstAnswerMs\":%.1f,\"byMac\":{", n, answered, multi, t0epoch, last);
+  uint32_t right = 0, wrong = 0;
+  for (uint32_t i = 0; x.owners && i < t.n; i++) {
+    right += x.right[i];
+    wrong += x.wrong[i];
+  }
+  printf("{\"vips\":%u,\"answered\":%u,\"multi\":%u,\"owner\":%u,\"wrong\":%u,\"t0Epoch\":%.3f,\"lastFirstAnswerMs\":%.1f,\"byMac\":{", t.n, answered, multi, right, wrong, t0epoch, last);
   for (int m = 0; m < x.nmac; m++)
     printf("%s\"%02x:%02x:%02x:%02x:%02x:%02x\":%ld", m ? "," : "", x.macs[m][0], x.macs[m][1], x.macs[m][2], x.macs[m][3], x.macs[m][4], x.macs[m][5], x.per_mac[m]);
   printf("}}\n");
@@ -266,9 +324,13 @@ static int garps(int argc, char** argv) {
   uint32_t first = ntohl(inet_addr(argv[3]));
   uint32_t n = (uint32_t)atol(argv[4]);
   double timeout = atof(argv[5]);
+  uint32_t target = argc > 6 ? (uint32_t)atol(argv[6]) : n;
+  if (target == 0 || target > n) target = n;
+  unsigned char* counted = NULL;
+  unsigned char* owners = argc > 7 ? load_owners(argv[7], n, &counted) : NULL;
   unsigned char* seen = calloc(n, 1);
   uint32_t distinct = 0;
-  long frames = 0;
+  long frames = 0, wrong = 0;
   double tfirst = 0, tlast = 0;
   unsigned char macs[MAXMAC][6];
   int nmac = 0;
@@ -277,7 +339,7 @@ static int garps(int argc, char** argv) {
   double end = now_us() + timeout * 1e3;
   unsigned char b[2048];
   char cbuf[256];
-  while (now_us() < end && distinct < n) {
+  while (now_us() < end && distinct < target) {
     struct pollfd p = {fd, POLLIN, 0};
     poll(&p, 1, 20);
     for (;;) {
@@ -307,6 +369,11 @@ static int garps(int argc, char** argv) {
       for (; m < nmac; m++)
         if (memcmp(macs[m], b + 22, 6) == 0) break;
       if (m == nmac && nmac < MAXMAC) memcpy(macs[nmac++], b + 22, 6);
+      if (owners && !owner_is(owners, spa - first, b + 22)) {
+        wrong++;
+        continue;
+      }
+      if (counted && !counted[spa - first]) continue;
       if (!seen[spa - first]) {
         seen[spa - first] = 1;
         distinct++;
@@ -315,8 +382,40 @@ static int garps(int argc, char** argv) {
       }
     }
   }
-  printf("{\"distinct\":%u,\"frames\":%ld,\"firstMs\":%.3f,\"lastMs\":%.3f,\"macs\":[", distinct, frames, tfirst, tlast);
+  printf("{\"distinct\":%u,\"frames\":%ld,\"wrong\":%ld,\"firstMs\":%.3f,\"lastMs\":%.3f,\"macs\":[", distinct, frames, wrong, tfirst, tlast);
   for (int m = 0; m < nmac; m++) printf("%s\"%02x:%02x:%02x:%02x:%02x:%02x\"", m ? "," : "", macs[m][0], macs[m][1], macs[m][2], macs[m][3], macs[m][4], macs[m][5]);
+  printf("]}\n");
+  return 0;
+}
+
+static int ask(int argc, char** argv) {
+  if (argc < 7) return 2;
+  unsigned char mac[6], dst[6];
+  int ifindex;
+  int fd = open_sock(argv[2], mac, &ifindex);
+  uint32_t src = ntohl(inet_addr(argv[3])), vip = ntohl(inet_addr(argv[4]));
+  unsigned int d[6];
+  if (sscanf(argv[5], "%x:%x:%x:%x:%x:%x", &d[0], &d[1], &d[2], &d[3], &d[4], &d[5]) != 6) return 2;
+  for (int k = 0; k < 6; k++) dst[k] = (unsigned char)d[k];
+  double wait = atof(argv[6]);
+  unsigned char f[42];
+  build_req(f, mac, src, vip);
+  memcpy(f, dst, 6);
+  send_frame(fd, ifindex, f);
+  struct probe_ctx x;
+  memset(&x, 0, sizeof x);
+  x.seen = calloc(1, 1);
+  x.which = calloc(1, 1);
+  x.first_ms = calloc(1, sizeof(double));
+  x.t0 = now_us();
+  double end = now_us() + wait * 1e3;
+  while (now_us() < end) {
+    drain(fd, src, vip, 1, on_probe, &x);
+    usleep(500);
+  }
+  printf("{\"replies\":[");
+  for (int m = 0; m < x.nmac; m++)
+    printf("%s\"%02x:%02x:%02x:%02x:%02x:%02x\"", m ? "," : "", x.macs[m][0], x.macs[m][1], x.macs[m][2], x.macs[m][3], x.macs[m][4], x.macs[m][5]);
   printf("]}\n");
   return 0;
 }
@@ -464,6 +563,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && !strcmp(argv[1], "flood")) rc = flood(argc, argv);
   else if (argc > 1 && !strcmp(argv[1], "probe")) rc = probe(argc, argv);
   else if (argc > 1 && !strcmp(argv[1], "garps")) rc = garps(argc, argv);
+  else if (argc > 1 && !strcmp(argv[1], "ask")) rc = ask(argc, argv);
   else if (argc > 1 && !strcmp(argv[1], "nsflood")) rc = nsflood(argc, argv);
   if (rc == 2) fprintf(stderr, "usage: l2-arpgen flood|probe|garps ... (see the header)\n");
   return rc;

@@ -8,18 +8,16 @@
 // the same run: lbkit L2 + lbkit memberlist (fast timings), the same with MetalLB's LAN timings,
 // and the real-peer baseline kernel ARP + serf (hashicorp memberlist, what MetalLB runs).
 // Writes one Markdown section to $LBKIT_BENCH_OUT; progress on stderr.
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { sh } from '../../../test-utils/netns.js';
 import { Cluster, ensureBuilt, until, type ClusterNode } from '../test/interop/cluster.js';
-import { l2Yaml } from '../test/interop/l2yaml.js';
+import { alive, exited, hashOrder, median, missingTools, quickCurl, runOnCluster } from '../test/interop/l2-lab.js';
+import { l2Yaml, NODES, SERVICE } from '../test/interop/l2yaml.js';
 
 const ROUNDS = Number(process.env.LBKIT_BENCH_ROUNDS ?? 5);
 const out = process.env.LBKIT_BENCH_OUT;
 const title = '## kube-adapter: lbkitd L2 failover (client curl to the VIP)';
-const NAMES = ['node1', 'node2', 'node3'];
-const SERVICE = 'default/web';
+const NAMES = NODES;
 const log = (s: string): void => void process.stderr.write(`[kube l2 bench] ${s}\n`);
 
 interface Config {
@@ -63,38 +61,6 @@ interface Result {
   error?: string;
 }
 
-function hashOrder(ip: string, nodes: string[]): string[] {
-  return [...nodes].sort((a, b) => Buffer.compare(createHash('sha256').update(`${a}#${ip}`).digest(), createHash('sha256').update(`${b}#${ip}`).digest()));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-const alive = (p: ChildProcess | undefined): boolean => !!p && p.exitCode === null && p.signalCode === null;
-
-function exited(p: ChildProcess | undefined, ms: number, what: string): Promise<void> {
-  if (!alive(p)) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timeout after ${ms} ms waiting for ${what} to exit`)), ms);
-    p!.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-}
-
-/** One GET from the client with a short connect timeout; the body or null. */
-async function curl(c: Cluster, vip: string): Promise<string | null> {
-  try {
-    return (await sh('curl', ['-s', '--connect-timeout', '0.1', '--max-time', '0.3', `http://${vip}:8080/`], { ns: c.client, timeoutMs: 5000 })).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
 /** Polls curl back to back until `want` answers; ms since t0 (performance.now()) when it did. */
 async function pollCurl(c: Cluster, vip: string, want: string, t0: number, gaps: number[], timeoutMs = 60_000): Promise<number> {
   let last = -1;
@@ -102,7 +68,7 @@ async function pollCurl(c: Cluster, vip: string, want: string, t0: number, gaps:
     const start = performance.now();
     if (last >= 0) gaps.push(start - last);
     last = start;
-    const body = await curl(c, vip);
+    const body = await quickCurl(c, vip);
     const now = performance.now();
     if (body === want) return now - t0;
     if (now - t0 > timeoutMs) throw new Error(`timeout after ${timeoutMs} ms waiting for ${want} to answer on ${vip} (last answer: ${body})`);
@@ -120,7 +86,7 @@ async function whole(c: Cluster): Promise<{ vip: string; order: string[] }> {
     const owners = c.nodes.filter((n) => (c.state(n)?.l2[SERVICE] ?? []).includes(vip));
     return owners.length === 1 && owners[0]!.name === order[0];
   }, 30_000, `${order[0]} the only L2 owner`);
-  await until(() => curl(c, vip).then((b) => b === order[0]), 30_000, `client reaching ${order[0]}`, 20);
+  await until(() => quickCurl(c, vip).then((b) => b === order[0]), 30_000, `client reaching ${order[0]}`, 20);
   return { vip, order };
 }
 
@@ -141,7 +107,7 @@ async function runConfig(cfg: Config): Promise<Result> {
   const r: Result = { config: cfg, unplanned: [], planned: [], gaps: [] };
   const c = new Cluster({ prefix: cfg.prefix, nodes: 3, vipRange: '10.77.0.200/29', args: cfg.args });
   current = c;
-  try {
+  const err = await runOnCluster(c, cfg.key, log, async () => {
     await c.up(l2Yaml(NAMES));
     for (const n of c.nodes) c.startHttp(n);
     for (const n of c.nodes) c.startLbkitd(n);
@@ -181,32 +147,14 @@ async function runConfig(cfg: Config): Promise<Result> {
       await restart(c, l2, cfg, vip);
       ({ vip, order } = await whole(c));
     }
-  } catch (e) {
-    r.error = e instanceof Error ? e.message : String(e);
-    log(`${cfg.key}: FAILED: ${r.error}`);
-    for (const n of c.nodes) log(`${n.name} log tail:\n${n.logs.join('').slice(-1500)}`);
-  } finally {
-    await c.down().catch((e: unknown) => log(`cleanup: ${String(e)}`));
-    current = undefined;
-  }
+  });
+  if (err !== undefined) r.error = err;
+  current = undefined;
   return r;
 }
 
-function missing(): string | null {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'needs root (network namespaces)';
-  const bins = ['ip', 'curl', 'arping', 'serf', 'ps'].filter((b) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${b}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  return bins.length ? `missing ${bins.join(', ')}` : null;
-}
-
 async function main(): Promise<boolean> {
-  const why = missing();
+  const why = missingTools(['ip', 'curl', 'arping', 'serf', 'ps']);
   if (why) {
     if (out) writeFileSync(out, `${title}\n\nNot measured: ${why}.\n`);
     log(`not measured: ${why}`);

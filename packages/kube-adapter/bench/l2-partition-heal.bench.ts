@@ -7,19 +7,17 @@
 // the VIP (lbkitd: state files; keepalived: the VIP on one eth0). Configurations in the same run:
 // lbkitd with @lbkit/memberlist `fast` and `lan` timings (reconnect pings + re-announce on join),
 // and keepalived (VRRP, advert_int 1, Debian keepalived). Writes one Markdown section.
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sh } from '../../../test-utils/netns.js';
 import { Cluster, ensureBuilt, until, type ClusterNode } from '../test/interop/cluster.js';
-import { l2Yaml } from '../test/interop/l2yaml.js';
+import { hashOrder, median, missingTools, partition, quickCurl, runOnCluster } from '../test/interop/l2-lab.js';
+import { l2Yaml, NODES, SERVICE } from '../test/interop/l2yaml.js';
 
 const ROUNDS = Number(process.env.LBKIT_BENCH_ROUNDS ?? 3);
 const out = process.env.LBKIT_BENCH_OUT;
 const title = '## kube-adapter: L2 partition heal to one owner (lbkitd vs keepalived)';
-const NAMES = ['node1', 'node2', 'node3'];
-const SERVICE = 'default/web';
+const NAMES = NODES;
 const VIP = '10.77.0.200';
 const log = (s: string): void => void process.stderr.write(`[l2 partition bench] ${s}\n`);
 
@@ -42,32 +40,6 @@ interface Result {
   owner: number[];
   partitionMs: number[];
   error?: string;
-}
-
-const hashOrder = (ip: string, nodes: string[]): string[] =>
-  [...nodes].sort((a, b) => Buffer.compare(createHash('sha256').update(`${a}#${ip}`).digest(), createHash('sha256').update(`${b}#${ip}`).digest()));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-async function curl(c: Cluster): Promise<string | null> {
-  try {
-    return (await sh('curl', ['-s', '--connect-timeout', '0.1', '--max-time', '0.3', `http://${VIP}:8080/`], { ns: c.client, timeoutMs: 5000 })).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-async function cut(n: ClusterNode, others: ClusterNode[], on: boolean): Promise<void> {
-  if (!on) return void (await sh('nft', ['delete', 'table', 'inet', 'lbkpart'], { ns: n.ns }));
-  const set = others.map((o) => o.ip).join(', ');
-  await sh('nft', ['add', 'table', 'inet', 'lbkpart'], { ns: n.ns });
-  await sh('nft', ['add chain inet lbkpart in { type filter hook input priority 0 ; policy accept ; }'], { ns: n.ns });
-  await sh('nft', ['add chain inet lbkpart out { type filter hook output priority 0 ; policy accept ; }'], { ns: n.ns });
-  await sh('nft', [`add rule inet lbkpart in ip saddr { ${set} } drop`], { ns: n.ns });
-  await sh('nft', [`add rule inet lbkpart out ip daddr { ${set}, 224.0.0.0/4 } drop`], { ns: n.ns });
 }
 
 async function keepalivedOwners(c: Cluster): Promise<string[]> {
@@ -96,7 +68,7 @@ async function runConfig(cfg: Config): Promise<Result> {
     ...(cfg.keepalived ? {} : { vipRange: '10.77.0.200/29' }),
     args: (n) => ['--l2-backend', 'lbkit', '--membership-backend', 'lbkit', '--memberlist-bind', `${n.ip}:7946`, '--memberlist-timings', cfg.timings ?? 'lan'],
   });
-  try {
+  const err = await runOnCluster(c, cfg.key, log, async () => {
     await c.up(l2Yaml(NAMES));
     for (const n of c.nodes) c.startHttp(n);
     let order: string[];
@@ -116,51 +88,33 @@ async function runConfig(cfg: Config): Promise<Result> {
     const rest = c.nodes.filter((n) => n !== winner);
     for (let i = 0; i < ROUNDS; i++) {
       await until(async () => (await owners()).join() === order[0], 60_000, `${order[0]} the only owner`);
-      await until(async () => (await curl(c)) === order[0] && (await c.neighMac(VIP)) === winner.mac, 30_000, `client on ${order[0]}`, 20);
+      await until(async () => (await quickCurl(c, VIP)) === order[0] && (await c.neighMac(VIP)) === winner.mac, 30_000, `client on ${order[0]}`, 20);
       const tp = performance.now();
-      await cut(winner, rest, true);
+      await partition(winner, rest, true, { multicast: true });
       await until(async () => (await owners()).sort().join() === [order[0], order[1]].sort().join(), 30_000, 'two owners during the partition');
-      await until(async () => (await curl(c)) === order[1], 30_000, `client on ${order[1]} during the partition`, 20);
+      await until(async () => (await quickCurl(c, VIP)) === order[1], 30_000, `client on ${order[1]} during the partition`, 20);
       r.partitionMs.push(performance.now() - tp);
       await new Promise((res) => setTimeout(res, 500));
       const t0 = performance.now();
-      await cut(winner, rest, false);
+      await partition(winner, rest, false);
       let ownerMs = -1;
       let clientMs = -1;
       await until(async () => {
         if (ownerMs < 0 && (await owners()).join() === order[0]) ownerMs = performance.now() - t0;
-        if (clientMs < 0 && (await curl(c)) === order[0] && (await c.neighMac(VIP)) === winner.mac) clientMs = performance.now() - t0;
+        if (clientMs < 0 && (await quickCurl(c, VIP)) === order[0] && (await c.neighMac(VIP)) === winner.mac) clientMs = performance.now() - t0;
         return ownerMs >= 0 && clientMs >= 0;
       }, 60_000, 'one owner and the client back on the winner', 5);
       r.owner.push(ownerMs);
       r.client.push(clientMs);
       log(`${cfg.key} round ${i + 1}/${ROUNDS}: partition took over in ${r.partitionMs.at(-1)!.toFixed(0)} ms; heal → one owner ${ownerMs.toFixed(0)} ms, client on ${order[0]} ${clientMs.toFixed(0)} ms`);
     }
-  } catch (e) {
-    r.error = e instanceof Error ? e.message : String(e);
-    log(`${cfg.key}: FAILED: ${r.error}`);
-    for (const n of c.nodes) log(`${n.name} log tail:\n${n.logs.join('').slice(-1500)}`);
-  } finally {
-    await c.down().catch((e: unknown) => log(`cleanup: ${String(e)}`));
-  }
+  });
+  if (err !== undefined) r.error = err;
   return r;
 }
 
-function missing(): string | null {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'needs root (network namespaces)';
-  const bins = ['ip', 'curl', 'nft', 'keepalived'].filter((b) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${b}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  return bins.length ? `missing ${bins.join(', ')}` : null;
-}
-
 async function main(): Promise<boolean> {
-  const why = missing();
+  const why = missingTools(['ip', 'curl', 'nft', 'keepalived']);
   if (why) {
     if (out) writeFileSync(out, `${title}\n\nNot measured: ${why}.\n`);
     return true;

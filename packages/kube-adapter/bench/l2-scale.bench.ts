@@ -13,7 +13,7 @@
 // failover (link down + SIGKILL of the master) → last GARP, burst span, and the same burst/flood
 // against the kernel of the master. Membership (failure detection) is not part of the lbkit side:
 // see the memberlist benches; keepalived's number includes its VRRP detection (3 × advert + skew).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { arpTargetFilter, ipv4Key } from '@lbkit/afpacket';
 import { Topology, sh } from '../../../test-utils/netns.js';
 import { addL2Lab, sleep, startLineFixture, type LineProc } from '../../../test-utils/l2-lab.js';
+import { ipAdd, listenGarps, type Garps } from '../test/interop/l2-lab.js';
 
 const N = Number(process.env.LBKIT_L2_SCALE_VIPS ?? 5000);
 const FLOOD = Number(process.env.LBKIT_L2_SCALE_FLOOD ?? 100_000);
@@ -51,20 +52,6 @@ interface Flood {
   p99us: number;
   ratePps: number;
 }
-interface Garps {
-  distinct: number;
-  frames: number;
-  firstMs: number;
-  lastMs: number;
-  macs: string[];
-}
-
-function ipAdd(ip: string, n: number): string {
-  const p = ip.split('.').map(Number);
-  const v = ((((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0) + n) >>> 0;
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lbkit-l2scale-'));
   const gen = join(dir, 'l2-arpgen');
@@ -83,18 +70,7 @@ async function main(): Promise<void> {
     const probe = (rounds = 50, waitMs = 30): Promise<Probe> => run<Probe>('probe', 'eth0', CLIENT_IP, FIRST, String(N), String(waitMs), String(rounds));
     const flood = (count: number, rate: number): Promise<Flood> => run<Flood>('flood', 'eth0', CLIENT_IP, FIRST, String(N), String(count), String(rate));
     /** Starts the GARP listener; resolves its result when N distinct VIPs were seen (or after timeoutMs). */
-    const garps = async (timeoutMs: number): Promise<() => Promise<Garps>> => {
-      const child = spawn('ip', ['netns', 'exec', lab.client, gen, 'garps', 'eth0', FIRST, String(N), String(timeoutMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
-      topo.children.push(child);
-      let buf = '';
-      child.stdout.on('data', (d: Buffer) => (buf += d.toString()));
-      for (let i = 0; i < 200 && !buf.includes('ready'); i++) await sleep(10);
-      const done = new Promise<void>((r) => child.once('exit', () => r()));
-      return async () => {
-        await done;
-        return JSON.parse(buf.split('\n').filter((l) => l.startsWith('{')).pop()!) as Garps;
-      };
-    };
+    const garps = (timeoutMs: number): Promise<() => Promise<Garps>> => listenGarps(topo, lab.client, gen, [FIRST, String(N), String(timeoutMs)]);
     const mac = (m: string): string => (m === lab.mac1 ? 'node1' : m === lab.mac2 ? 'node2' : m === mac3 ? 'node3' : m);
     const byNode = (p: Probe): string => Object.entries(p.byMac).map(([m, n]) => `${mac(m)} ${n}`).join(', ') || 'none';
 
@@ -246,7 +222,7 @@ async function main(): Promise<void> {
       `- lbkit ${lb.loop} (the responder's reads and replies run on a native thread; JavaScript only sees counters).`,
       `- Flood answered ratio lbkit / kernel: ${ratio(fl.answered, kf.answered)}; p50 latency lbkit / kernel: ${ratio(fl.p50us, kf.p50us)}.`,
       `- lbkit's failover number is the data path only (the new owner's command → its ${N} GARPs on the wire, sent as batched \`sendmmsg\``,
-      `  from a worker thread); failure detection is memberlist's (see the memberlist and lbkitd failover benches). keepalived's`,
+      `  from a worker thread); failure detection is memberlist's (end to end with lbkitd: "lbkitd at L2 scale, end to end"). keepalived's`,
       `  includes VRRP's detection (3 × advert_int 1 s + skew), so compare the burst spans for the data path.`,
       `- Kernel BPF filter built from the owned VIPs (requests for other addresses never reach the socket): ${filters.join('; ')}.`,
       `- Drain: after \`withdraw\` the old owners stop their GARPs at once and answer only unicast requests to their MAC (a client`,

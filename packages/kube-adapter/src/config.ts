@@ -6,7 +6,7 @@
 import { ConfigError, ConfigErrors } from './errors.js';
 import { cidrFirst, cidrLast, formatCidr, parseIP, parsePoolEntry, type Cidr } from './ip.js';
 import { matchAny, matchSelector, validateSelector } from './labels.js';
-import { keyOf, type KubeObject, type LabelSelector, type Node, type Snapshot } from './types.js';
+import { keyOf, type BGPAdvertisement, type KubeObject, type L2Advertisement, type LabelSelector, type Node, type Snapshot } from './types.js';
 import { err, isObj, selectors, strList, uint, type Ctx } from './config/fields.js';
 import { adsHaveCompatibleLocalPref } from './config/localpref.js';
 import { parsePeers } from './config/peer.js';
@@ -114,6 +114,12 @@ export interface ParseOptions {
   schema?: boolean;
   /** Report fields the CRD schemas do not know (default true; the webhook turns it off). */
   unknownFields?: boolean;
+  /**
+   * `pools`: only what the controller needs (IPAddressPools, Communities, Namespaces), as MetalLB's
+   * controller (`PoolReconciler`) reads them, so a BGPPeer whose password Secret is missing never
+   * stops address allocation. Default `all` (what a speaker, `--check` and the webhook use).
+   */
+  scope?: 'all' | 'pools';
 }
 
 /** A CIDR with its first and last address. */
@@ -151,7 +157,8 @@ function meta(c: Ctx, o: KubeObject, ns: string): string | undefined {
 export function parseConfig(snapIn: Snapshot, opts: ParseOptions = {}): Config {
   const ns = opts.namespace ?? 'metallb-system';
   const errs: ConfigError[] = [];
-  const snap = opts.schema === false ? snapIn : schemaValid(snapIn, errs, opts.unknownFields !== false);
+  const inScope = opts.scope === 'pools' ? { ...snapIn, l2Advertisements: [], bgpAdvertisements: [], bgpPeers: [], bfdProfiles: [], secrets: [] } : snapIn;
+  const snap = opts.schema === false ? inScope : schemaValid(inScope, errs, opts.unknownFields !== false);
   const cfg: Config = {
     pools: new Map(),
     l2Advertisements: [],
@@ -295,25 +302,30 @@ export function parseConfig(snapIn: Snapshot, opts: ParseOptions = {}): Config {
     cfg.pools.set(name, pool);
   }
 
-  const resolvePools = (c: Ctx, names: string[], sels: LabelSelector[]): string[] => {
+  const resolvePools = (names: string[], sels: LabelSelector[]): string[] => {
     if (names.length === 0 && sels.length === 0) return [...cfg.pools.keys()];
     const out = new Set(names.filter((n) => cfg.pools.has(n)));
     for (const p of cfg.pools.values()) if (sels.length && matchAny(sels, p.labels)) out.add(p.name);
-    void c;
     return [...out];
+  };
+  /** What every advertisement starts with: its parse context, name, spec and the pools it selects. */
+  const adHead = <O extends L2Advertisement | BGPAdvertisement>(o: O, kind: string): { c: Ctx; name: string; s: NonNullable<O['spec']>; pools: string[] } | undefined => {
+    const c: Ctx = { errs, kind, key: keyOf(o) };
+    const name = meta(c, o, ns);
+    if (!name) return undefined;
+    const s = (isObj(o.spec) ? o.spec : {}) as NonNullable<O['spec']>;
+    const pools = resolvePools(strList(c, s.ipAddressPools, 'spec.ipAddressPools'), selectors(c, s.ipAddressPoolSelectors, 'spec.ipAddressPoolSelectors'));
+    return { c, name, s, pools };
   };
 
   const l2Seen = new Map<string, string>();
   for (const o of snap.l2Advertisements) {
-    const c: Ctx = { errs, kind: 'L2Advertisement', key: keyOf(o) };
-    const name = meta(c, o, ns);
-    if (!name) continue;
-    const s = isObj(o.spec) ? o.spec : {};
-    const poolNames = strList(c, s.ipAddressPools, 'spec.ipAddressPools');
-    const poolSels = selectors(c, s.ipAddressPoolSelectors, 'spec.ipAddressPoolSelectors');
+    const h = adHead(o, 'L2Advertisement');
+    if (!h) continue;
+    const { c, name, s } = h;
     const ad: L2AdConfig = {
       name,
-      pools: resolvePools(c, poolNames, poolSels),
+      pools: h.pools,
       nodeSelectors: selectors(c, s.nodeSelectors, 'spec.nodeSelectors'),
       interfaces: strList(c, s.interfaces, 'spec.interfaces'),
       serviceSelectors: selectors(c, s.serviceSelectors, 'spec.serviceSelectors'),
@@ -336,15 +348,12 @@ export function parseConfig(snapIn: Snapshot, opts: ParseOptions = {}): Config {
   }
 
   for (const o of snap.bgpAdvertisements) {
-    const c: Ctx = { errs, kind: 'BGPAdvertisement', key: keyOf(o) };
-    const name = meta(c, o, ns);
-    if (!name) continue;
-    const s = isObj(o.spec) ? o.spec : {};
-    const poolNames = strList(c, s.ipAddressPools, 'spec.ipAddressPools');
-    const poolSels = selectors(c, s.ipAddressPoolSelectors, 'spec.ipAddressPoolSelectors');
+    const h = adHead(o, 'BGPAdvertisement');
+    if (!h) continue;
+    const { c, name, s } = h;
     const ad: BgpAdConfig = {
       name,
-      pools: resolvePools(c, poolNames, poolSels),
+      pools: h.pools,
       aggregationLength: uint(c, s.aggregationLength, 'spec.aggregationLength', 32, 1) ?? 32,
       aggregationLengthV6: uint(c, s.aggregationLengthV6, 'spec.aggregationLengthV6', 128, 1) ?? 128,
       communities: [],

@@ -9,6 +9,7 @@
  */
 import type { IpAllocator } from './allocator.js';
 import { parseConfig, type Config } from './config.js';
+import { secretsDigest } from './config/peer.js';
 import type { Controller } from './controller.js';
 import { ControllerLoop } from './controller/loop.js';
 import { errMsg } from './errors.js';
@@ -191,7 +192,7 @@ export class Daemon {
     switch (t.kind) {
       case 'service': {
         const svc = this.state.services.get(t.key);
-        this.loop?.serviceChanged(t.key, svc);
+        this.loop?.serviceChanged(t.key, svc, old as Service | undefined);
         this.speaker?.setService(t.key, svc);
         this.changed();
         break;
@@ -229,11 +230,12 @@ export class Daemon {
     // only what parseConfig reads: status writes (pool counters), resourceVersions and managed
     // fields never cause a reload (a reload converges every Service again)
     const sig = (l: KubeObject[]) => l.map((o) => [o.metadata?.namespace, o.metadata?.name, o.metadata?.labels, o.spec]);
-    const text = JSON.stringify([sig(snap.pools), sig(snap.l2Advertisements), sig(snap.bgpAdvertisements), sig(snap.bgpPeers), sig(snap.communities), sig(snap.bfdProfiles), sig(snap.namespaces), snap.nodes.map((n) => [n.metadata?.name, n.metadata?.labels])]);
+    const text = JSON.stringify([sig(snap.pools), sig(snap.l2Advertisements), sig(snap.bgpAdvertisements), sig(snap.bgpPeers), sig(snap.communities), sig(snap.bfdProfiles), sig(snap.namespaces), snap.nodes.map((n) => [n.metadata?.name, n.metadata?.labels]), secretsDigest(snap.secrets ?? [])]);
     if (text === this.configText) return false;
     this.configText = text;
     try {
-      const cfg = parseConfig(snap, { namespace: this.opts.namespace ?? 'metallb-system' });
+      // a controller alone reads pools only (MetalLB's PoolReconciler): a bad BGPPeer never stops allocation
+      const cfg = parseConfig(snap, { namespace: this.opts.namespace ?? 'metallb-system', scope: this.opts.mode === 'controller' ? 'pools' : 'all' });
       this.config = cfg;
       this.lastConfigError = undefined;
       this.sourceError = undefined;
@@ -241,13 +243,21 @@ export class Daemon {
       this.opts.metrics?.configStale.set({}, 0);
       this.log.log('info', 'config loaded', { pools: [...cfg.pools.keys()], l2Advertisements: cfg.l2Advertisements.length, bgpAdvertisements: cfg.bgpAdvertisements.length, peers: cfg.peers.length });
       if (this.loop && !this.loop.controller.currentConfig) this.loop.controller.setConfig(cfg);
+      this.reportConfigState(undefined);
       return true;
     } catch (e) {
       this.lastConfigError = errMsg(e);
       this.opts.metrics?.configStale.set({}, 1);
       this.log.log('error', 'invalid configuration, keeping the previous one', { err: errMsg(e) });
+      this.reportConfigState(this.lastConfigError);
       return false;
     }
+  }
+
+  /** MetalLB's ConfigurationState: whether the configuration this process loaded is valid. */
+  private reportConfigState(error: string | undefined): void {
+    const components: Array<'controller' | 'speaker'> = this.opts.mode === 'all' ? ['controller', 'speaker'] : [this.opts.mode];
+    this.opts.source.reportConfigState?.({ components, node: this.opts.node, error });
   }
 
   private schedulePools(): void {

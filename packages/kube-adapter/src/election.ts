@@ -33,9 +33,20 @@ export type L2Decision =
   | { announce: true; interfaces: string[]; candidates: string[] }
   | { announce: false; reason: string; candidates: string[] };
 
-/** sha256(node + "#" + ip) as hex, the tie-break of the election. */
+/** Memo of {@link electionHash}: every membership change re-runs the election of every service. */
+const hashes = new Map<string, string>();
+const MAX_HASHES = 200_000;
+
+/** sha256(node + "#" + ip) as hex, the tie-break of the election (memoised). */
 export function electionHash(node: string, ip: string): string {
-  return createHash('sha256').update(`${node}#${ip}`).digest('hex');
+  const k = `${node}#${ip}`;
+  let h = hashes.get(k);
+  if (h === undefined) {
+    h = createHash('sha256').update(k).digest('hex');
+    if (hashes.size >= MAX_HASHES) hashes.clear();
+    hashes.set(k, h);
+  }
+  return h;
 }
 
 /**

@@ -24,6 +24,8 @@ export * from './daemon.js';
 export * from './source/source.js';
 export { YamlFileSource, parseYamlObjects, YamlSourceError, type YamlSourceOptions } from './source/yaml.js';
 export { KubeSource, type KubeSourceOptions } from './source/kube.js';
+export { ConfigStateWriter, configStateName, configStateLabels, configStateStatus, type ConfigStateComponent, type ConfigStateStatus, type ConfigStateWriterOptions } from './source/config-state.js';
+export { sessionASNs, unsupportedPeerFields, type SessionASNs, type UnsupportedField } from './config/peer-support.js';
 export { WorkQueue, runQueue, type WorkQueueOptions, type RunQueueOptions } from './queue/workqueue.js';
 export { ControllerLoop, type ControllerLoopOptions } from './controller/loop.js';
 export { Reflector, type ReflectorOptions } from './informer/reflector.js';

@@ -105,7 +105,9 @@ export class Registry {
   readonly prom = new PromRegistry();
   /** @param opts whether to add the default process/runtime metrics */
   constructor(opts: RegistryOptions = {}) {
-    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.prom });
+    // the event-loop delay histogram samples once a second (prom-client's default, 10 ms, wakes an
+    // idle daemon 100 times a second; lag is still measured to the microsecond at each sample)
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.prom, eventLoopMonitoringPrecision: 1000 });
   }
   /** Returns the family `name`, creating it on first use with `labelNames`. */
   metric(name: string, help: string, type: 'gauge' | 'counter', labelNames: readonly string[] = []): Metric {

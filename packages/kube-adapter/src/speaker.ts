@@ -23,8 +23,18 @@ export interface L2Announcer {
    * gratuitous packets. Returns false when none of the requested interfaces exists here.
    */
   announce(ip: string, interfaces: string[]): Promise<boolean | void> | boolean | void;
-  /** Stops answering for `ip`. */
-  withdraw(ip: string): Promise<void> | void;
+  /**
+   * Optional batch form of {@link announce}: every VIP of `ips` on `interfaces` at once (one table
+   * update, one burst of gratuitous packets). Returns the VIPs announced on at least one interface.
+   * The speaker uses it for everything it decides in one batch (a start, a fail-over, a re-announce).
+   */
+  announceMany?(ips: string[], interfaces: string[]): Promise<string[]> | string[];
+  /**
+   * Stops answering for `ip`. `drain: false`: the address is no longer in use (service deleted, no
+   * longer a LoadBalancer, IP changed or out of every pool): stop at once. Otherwise ownership moves
+   * to another node and the announcer may keep a drain window (answering unicast requests only).
+   */
+  withdraw(ip: string, opts?: { drain?: boolean }): Promise<void> | void;
   /** Releases sockets. */
   close(): Promise<void> | void;
 }
@@ -83,9 +93,12 @@ export interface SpeakerOptions {
   /** `--ignore-exclude-lb` */
   ignoreExcludeLB?: boolean;
   /**
-   * Drain window (ms): after a planned hand-over (this node lost the election, or shutdown()),
-   * keep answering for the IP this long so in-flight clients are not black-holed while the new
-   * leader's gratuitous packets take over (Deckhouse-style). 0 = withdraw at once (MetalLB).
+   * Shutdown drain (ms, `lbkitd --drain-ms`): on {@link Speaker.shutdown} the node leaves the
+   * membership (the others take over and send their gratuitous packets), withdraws its L2 VIPs in
+   * drain mode (the L2 announcer answers only unicast requests from clients with a stale cache) and
+   * waits this long before closing the announcers. 0 = close at once. A lost election never waits
+   * here: the VIP is withdrawn at once in drain mode and the L2 announcer's own drain window applies
+   * (`--l2-drain-ms`); a VIP no longer in use is withdrawn with `drain: false`.
    */
   drainMs?: number;
   /**
@@ -122,7 +135,13 @@ export class Speaker {
   private readonly queue = new WorkQueue<string>();
   private readonly l2Svcs = new Map<string, L2Entry>();
   private readonly ipRefs = new Map<string, Set<string>>();
-  private readonly draining = new Map<string, NodeJS.Timeout>();
+  /** L2 announcements decided in the current batch, per interface list: handed over as one `announceMany` each. */
+  private readonly pendingL2 = new Map<string, { interfaces: string[]; ips: Set<string> }>();
+  /** Services behind a pending IP (for the announceFailed event). */
+  private readonly pendingL2Svcs = new Map<string, Service[]>();
+  private lastL2Flush = 0;
+  /** IPs a service released here in drain mode (ownership moved): ended at once if the service stops using them. */
+  private readonly drainedBy = new Map<string, Set<string>>();
   private readonly bgpSvcs = new Map<string, { routes: BgpRoute[]; peers: string[] }>();
   private readonly announcedIPs = new Map<string, string[]>();
   /** Last object seen per service key, to delete its status objects after the service is gone. */
@@ -133,6 +152,8 @@ export class Speaker {
   private drainedWaiters: Array<() => void> = [];
   private bgpDirty = false;
   private loopIdle = false;
+  /** Wakes the idle loop without a key (a config change that only the BGP sessions see). */
+  private idleWake: (() => void) | undefined;
   private lastBgpFlush = 0;
   private readonly hold: StartupHold;
   /** Last decision per service, for inspection (`lbkitd` status file, tests). */
@@ -147,7 +168,10 @@ export class Speaker {
     this.log = opts.log ?? nullLogger;
     this.hold = new StartupHold({ node: opts.node, graceMs: opts.l2StartupGraceMs ?? 0, log: this.log, onExpire: () => this.enqueueAll() });
     opts.membership?.onChange((change) => {
-      this.enqueueAll();
+      // members only left: only the services whose winner left can change hands (a fail-over of
+      // N VIPs re-runs N elections, not all of them); anything else re-runs every election
+      if (change && change.left.length > 0 && change.joined.length === 0 && !change.rejoined && !this.hold.active) this.enqueueWonBy(change.left);
+      else this.enqueueAll();
       // a member (re)joined, or others had declared us dead (a healed partition): once the elections
       // are re-run, re-send the gratuitous packets of the VIPs still owned here, so clients that
       // followed the other side return
@@ -156,9 +180,65 @@ export class Speaker {
   }
 
   private reannounceL2(): void {
+    const groups = new Map<string, { interfaces: string[]; ips: Set<string> }>();
     const done = new Set<string>();
-    for (const e of this.stopped ? [] : this.l2Svcs.values())
-      for (const ip of e.ips) if (!done.has(ip) && done.add(ip)) void Promise.resolve(this.opts.l2?.announce(ip, e.interfaces)).catch(() => {});
+    for (const e of this.stopped ? [] : this.l2Svcs.values()) {
+      const k = e.interfaces.join(',');
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { interfaces: e.interfaces, ips: new Set() }));
+      for (const ip of e.ips) if (!done.has(ip) && done.add(ip)) g.ips.add(ip);
+    }
+    for (const g of groups.values()) void this.announceGroup([...g.ips], g.interfaces).catch(() => {});
+  }
+
+  /** Announces `ips` on `interfaces`: one `announceMany` when the announcer has it. Returns the IPs that could not be announced. */
+  private async announceGroup(ips: string[], interfaces: string[]): Promise<string[]> {
+    const l2 = this.opts.l2;
+    if (!l2 || ips.length === 0) return [];
+    if (l2.announceMany) {
+      const ok = new Set(await l2.announceMany(ips, interfaces));
+      return ips.filter((ip) => !ok.has(ip));
+    }
+    const failed: string[] = [];
+    for (const ip of ips) if ((await l2.announce(ip, interfaces)) === false) failed.push(ip);
+    return failed;
+  }
+
+  /** Hands the L2 announcements of the batch so far to the announcer: one call (one burst) per interface list. */
+  private async flushL2(): Promise<void> {
+    this.lastL2Flush = Date.now();
+    const groups = [...this.pendingL2.values()];
+    const svcs = new Map(this.pendingL2Svcs);
+    this.pendingL2.clear();
+    this.pendingL2Svcs.clear();
+    for (const g of groups) {
+      let failed: string[];
+      try {
+        failed = await this.announceGroup([...g.ips], g.interfaces);
+      } catch (e) {
+        this.log.log('error', 'L2 announce failed', { vips: g.ips.size, interfaces: g.interfaces, err: errMsg(e) });
+        continue;
+      }
+      for (const ip of failed)
+        for (const svc of svcs.get(ip) ?? [])
+          this.opts.events?.event(svc, 'Warning', 'announceFailed', `the interfaces specified by LB IP ${JSON.stringify(ip)} doesn't exist in assigned node ${JSON.stringify(this.opts.node)} with protocol "layer2"`);
+    }
+  }
+
+  private queueL2(ip: string, interfaces: string[], svc: Service): void {
+    const k = interfaces.join(',');
+    let g = this.pendingL2.get(k);
+    if (!g) this.pendingL2.set(k, (g = { interfaces, ips: new Set() }));
+    g.ips.add(ip);
+    const l = this.pendingL2Svcs.get(ip);
+    if (l) l.push(svc);
+    else this.pendingL2Svcs.set(ip, [svc]);
+  }
+
+  /** Drops `ip` from the pending announcements (it is released before the batch was handed over). */
+  private unqueueL2(ip: string): void {
+    for (const g of this.pendingL2.values()) g.ips.delete(ip);
+    this.pendingL2Svcs.delete(ip);
   }
 
   /** Services currently announced in L2 from this node (`namespace/name` → IPs). */
@@ -171,9 +251,9 @@ export class Speaker {
     return this.hold.active;
   }
 
-  /** IPs this node currently answers for (announced or draining). */
+  /** IPs this node currently announces (a drain window after a hand-over is the L2 announcer's). */
   answeringIPs(): string[] {
-    return [...new Set([...this.ipRefs.keys(), ...this.draining.keys()])].sort();
+    return [...this.ipRefs.keys()].sort();
   }
 
   /** Services advertised over BGP from this node. */
@@ -249,6 +329,22 @@ export class Speaker {
     if (this.services.has(key)) this.add(key);
   }
 
+  /**
+   * Members left: queues the services whose last L2 election was won by one of them (or that were
+   * never decided). Removing a candidate that did not win cannot change the winner.
+   */
+  private enqueueWonBy(left: string[]): void {
+    if (this.stopped) return;
+    this.members = null;
+    const gone = new Set(left);
+    for (const k of this.services.keys()) {
+      const d = this.decisions.get(k);
+      if (!d || (d.l2 && d.l2.candidates.length > 0 && gone.has(d.l2.candidates[0]!))) this.add(k);
+    }
+    for (const k of this.lastSeen.keys()) if (!this.services.has(k)) this.add(k);
+    this.kick();
+  }
+
   /** Queues every known service (config, nodes or membership changed). */
   enqueueAll(): void {
     if (this.stopped) return;
@@ -297,7 +393,10 @@ export class Speaker {
     const c = this.chooseConfig(this.latest);
     if (c !== this.applied || always) {
       this.applied = c;
+      // the BGP sessions follow the config even when no route changes (a new peer, a password from a changed Secret)
+      this.bgpDirty = true;
       this.enqueueAll();
+      this.idleWake?.(); // no service to re-queue: wake the idle loop for the BGP push
     }
   }
 
@@ -332,6 +431,7 @@ export class Speaker {
           this.reconsiderConfig(false);
           if (this.applied !== before) continue;
         }
+        if (this.pendingL2.size > 0) await this.flushL2();
         if (this.bgpDirty) await this.flushBgp();
         if (this.queue.length > 0) continue;
         this.flushStatus();
@@ -344,7 +444,11 @@ export class Speaker {
           /* observers never break the loop */
         }
         this.loopIdle = true;
-        await this.queue.waitForWork();
+        await new Promise<void>((r) => {
+          this.idleWake = r;
+          void this.queue.waitForWork().then(r);
+        });
+        this.idleWake = undefined;
         this.loopIdle = false;
         t0 = Date.now();
         this.lastStatusFlush = t0;
@@ -357,7 +461,8 @@ export class Speaker {
       } finally {
         this.queue.done(key);
       }
-      // during a long batch: BGP at most every max(100 ms, 10× the last push's cost); status every 2 s
+      // during a long batch: L2 bursts every 100 ms; BGP at most every max(100 ms, 10× the last push's cost); status every 2 s
+      if (this.pendingL2.size > 0 && Date.now() - this.lastL2Flush > 100) await this.flushL2();
       if (this.bgpDirty && Date.now() - this.lastBgpFlush > Math.max(100, 10 * this.bgpCost)) await this.flushBgp();
       if (this.pendingStatus.size > 0 && Date.now() - this.lastStatusFlush > 2000) this.flushStatus();
       if (Date.now() - t0 > 8) {
@@ -384,7 +489,7 @@ export class Speaker {
     if (!config) return;
     const me = this.nodes.get(this.opts.node);
     const members = this.currentMembers();
-    const hold = this.hold.holding(members);
+    const hold = this.hold.holding(members, this.nodes.keys());
     await this.applyService(key, svc, config, this.nodes, me, members, hold);
   }
 
@@ -462,21 +567,18 @@ export class Speaker {
     } else if (d.announce && this.opts.l2) {
       const cur = this.l2Svcs.get(key);
       if (!cur || cur.interfaces.join(',') !== d.interfaces.join(',')) {
-        if (cur) await this.l2Release(key, cur, 0);
+        if (cur) await this.l2Release(key, cur, false);
+        this.drainedBy.delete(key);
         this.l2Svcs.set(key, { ips: good, interfaces: d.interfaces });
+        if (this.lastL2Flush === 0 || this.pendingL2.size === 0) this.lastL2Flush = Date.now();
         for (const ip of good) {
           const refs = this.ipRefs.get(ip) ?? new Set();
           const first = refs.size === 0;
           refs.add(key);
           this.ipRefs.set(ip, refs);
-          const t = this.draining.get(ip);
-          if (t) {
-            clearTimeout(t);
-            this.draining.delete(ip);
-          }
-          // a shared IP is announced once (refcounted), like MetalLB's Announce.SetBalancer
-          if (first && (await this.opts.l2.announce(ip, d.interfaces)) === false)
-            this.opts.events?.event(svc, 'Warning', 'announceFailed', `the interfaces specified by LB IP ${JSON.stringify(ip)} doesn't exist in assigned node ${JSON.stringify(this.opts.node)} with protocol "layer2"`);
+          // a shared IP is announced once (refcounted), like MetalLB's Announce.SetBalancer; the
+          // announcement is handed over with the rest of the batch (one burst, see flushL2)
+          if (first) this.queueL2(ip, d.interfaces, svc);
         }
         if (!cur) this.assigned(svc, good, 'layer2');
         this.status('l2', svc, this.opts.node, d.interfaces);
@@ -484,36 +586,49 @@ export class Speaker {
     } else if (this.l2Svcs.has(key)) {
       const cur = this.l2Svcs.get(key)!;
       this.l2Svcs.delete(key);
-      await this.l2Release(key, cur, this.opts.drainMs ?? 0);
+      // ownership moves to another node: withdrawn in drain mode (the announcer's drain window)
+      await this.l2Release(key, cur, true);
       this.unassigned(key, 'layer2');
       this.status('l2', svc, this.opts.node, null);
       this.log.log('info', 'withdrawn', { service: key, protocol: 'layer2', reason: d.announce ? 'l2 disabled' : d.reason });
     }
   }
 
-  private async l2Release(key: string, cur: L2Entry, drainMs: number): Promise<void> {
+  /**
+   * Releases the IPs of `key` (refcounted). `drain`: ownership moves to another node (the announcer
+   * may answer unicast requests for a while); false: the address is no longer in use here.
+   */
+  private async l2Release(key: string, cur: L2Entry, drain: boolean): Promise<void> {
     for (const ip of cur.ips) {
       const refs = this.ipRefs.get(ip);
       refs?.delete(key);
       if (refs && refs.size > 0) continue;
       this.ipRefs.delete(ip);
-      if (drainMs > 0 && !this.stopped) {
-        // keep answering during the drain window, then withdraw unless re-announced meanwhile
-        const t = setTimeout(() => {
-          this.draining.delete(ip);
-          if (!this.ipRefs.has(ip)) void Promise.resolve(this.opts.l2?.withdraw(ip)).catch(() => {});
-        }, drainMs);
-        t.unref?.();
-        this.draining.set(ip, t);
-      } else await this.opts.l2?.withdraw(ip);
+      this.unqueueL2(ip);
+      if (drain) {
+        const set = this.drainedBy.get(key) ?? new Set<string>();
+        set.add(ip);
+        this.drainedBy.set(key, set);
+      }
+      await this.opts.l2?.withdraw(ip, drain ? {} : { drain: false });
     }
   }
 
+  /** The service no longer uses the IPs it left draining here: end those drain windows now. */
+  private async endDrains(key: string): Promise<void> {
+    const ips = this.drainedBy.get(key);
+    if (!ips) return;
+    this.drainedBy.delete(key);
+    for (const ip of ips) if (!this.ipRefs.has(ip)) await this.opts.l2?.withdraw(ip, { drain: false });
+  }
+
   private async withdrawService(key: string, svc: Service | null, reason: string, keepRecord = false): Promise<void> {
+    await this.endDrains(key);
     const cur = this.l2Svcs.get(key);
     if (cur) {
       this.l2Svcs.delete(key);
-      await this.l2Release(key, cur, 0);
+      // deleted, no longer a LoadBalancer, IP gone or changed: no new owner to hand clients to
+      await this.l2Release(key, cur, false);
       this.unassigned(key, 'layer2');
       if (svc) this.status('l2', svc, this.opts.node, null);
       this.log.log('info', 'withdrawn', { service: key, protocol: 'layer2', reason });
@@ -568,8 +683,9 @@ export class Speaker {
   }
 
   /**
-   * Planned shutdown: leave the membership first (peers take over at once), keep answering
-   * during the drain window, then withdraw everything and close the announcers.
+   * Planned shutdown: leave the membership first (peers take over at once and send their gratuitous
+   * packets), withdraw the L2 VIPs in drain mode (unicast requests only) and wait
+   * {@link SpeakerOptions.drainMs}, then withdraw everything and close the announcers.
    */
   async shutdown(): Promise<void> {
     if (this.loop && this.depth() > 0) await this.drained();
@@ -577,12 +693,16 @@ export class Speaker {
     this.hold.stop();
     if (this.opts.membership) await this.opts.membership.leave().catch(() => {});
     const drain = this.opts.drainMs ?? 0;
-    if (drain > 0 && this.ipRefs.size > 0) await new Promise((r) => setTimeout(r, drain));
+    const l2ips = this.answeringIPs();
+    if (drain > 0 && l2ips.length > 0) {
+      for (const ip of l2ips) await Promise.resolve(this.opts.l2?.withdraw(ip)).catch(() => {});
+      await new Promise((r) => setTimeout(r, drain));
+    }
     this.stopped = true;
     this.queue.shutDown();
-    for (const t of this.draining.values()) clearTimeout(t);
-    for (const ip of this.answeringIPs()) await Promise.resolve(this.opts.l2?.withdraw(ip)).catch(() => {});
-    this.draining.clear();
+    this.pendingL2.clear();
+    this.pendingL2Svcs.clear();
+    for (const ip of l2ips) await Promise.resolve(this.opts.l2?.withdraw(ip, { drain: false })).catch(() => {});
     this.ipRefs.clear();
     await Promise.resolve(this.opts.l2?.close()).catch(() => {});
     await Promise.resolve(this.opts.bgp?.close()).catch(() => {});

@@ -3,8 +3,11 @@
  * joined the memberlist cluster sees only itself as a live speaker, so the L2 election makes it the
  * winner of every VIP: it would send gratuitous ARP / unsolicited NA and steal each VIP from its
  * real owner until the join completes. The hold keeps new L2 announcements back until membership
- * lists at least one other member, or until a bounded grace period ends (so a single-node cluster
- * still announces). It is a one-shot gate: once released it never engages again.
+ * lists every known node (when the caller passes the Node names), or, once at least one other member
+ * is listed, until the membership has been unchanged for a short settle time (nodes starting
+ * together join one by one: deciding with two of three members would announce VIPs the third owns),
+ * or until a bounded grace period ends (so a single-node cluster still announces). It is a one-shot
+ * gate: once released it never engages again.
  */
 import { nullLogger, type Logger } from './log.js';
 
@@ -14,8 +17,13 @@ export interface StartupHoldOptions {
   node: string;
   /** Longest hold in ms, counted from the first {@link StartupHold.holding} call; 0 disables the hold. */
   graceMs: number;
-  /** Called once when the grace period ends without a join (the speaker re-syncs then). */
+  /** Called once when the gate opens from a timer (grace or settle time ended; the speaker re-syncs then). */
   onExpire: () => void;
+  /**
+   * With other members listed but not every known node: how long the membership must stay unchanged
+   * before the gate opens, in ms (default 1000, bounded by the grace period).
+   */
+  settleMs?: number;
   log?: Logger;
 }
 
@@ -23,6 +31,8 @@ export interface StartupHoldOptions {
 export class StartupHold {
   private state: 'idle' | 'holding' | 'released';
   private timer: NodeJS.Timeout | undefined;
+  private settle: NodeJS.Timeout | undefined;
+  private lastMembers = '';
   private startedAt = 0;
   private readonly log: Logger;
 
@@ -44,7 +54,7 @@ export class StartupHold {
    * included), or null when the speaker runs without membership (never holds). The first call
    * starts the grace timer; a membership with another member releases the gate for good.
    */
-  holding(members: string[] | null): boolean {
+  holding(members: string[] | null, nodes?: Iterable<string>): boolean {
     if (this.state === 'released') return false;
     if (members === null) {
       this.release('no membership');
@@ -52,8 +62,13 @@ export class StartupHold {
     }
     const others = members.filter((m) => m !== this.opts.node);
     if (others.length > 0) {
-      this.release('joined the cluster', { members: members.length });
-      return false;
+      const have = new Set(members);
+      const known = nodes ? [...nodes] : [];
+      if (!nodes || (known.length > 0 && known.every((n) => have.has(n)))) {
+        this.release('joined the cluster', { members: members.length });
+        return false;
+      }
+      this.settleLater(members);
     }
     if (this.state === 'idle') {
       this.state = 'holding';
@@ -69,11 +84,27 @@ export class StartupHold {
     return true;
   }
 
+  /** Some nodes are not members yet: open the gate once this membership stayed unchanged for the settle time. */
+  private settleLater(members: string[]): void {
+    const sig = [...members].sort().join(',');
+    if (sig === this.lastMembers && this.settle) return;
+    this.lastMembers = sig;
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => {
+      if (this.state === 'released') return;
+      this.release('joined the cluster, membership settled', { members: members.length });
+      this.opts.onExpire();
+    }, this.opts.settleMs ?? 1000);
+    this.settle.unref?.();
+  }
+
   private release(why: string, extra: Record<string, unknown> = {}): void {
     const was = this.state;
     this.state = 'released';
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.settle);
+    this.settle = undefined;
     if (was === 'holding') this.log.log('info', 'L2 startup hold released', { reason: why, heldMs: Date.now() - this.startedAt, ...extra });
   }
 
@@ -81,5 +112,7 @@ export class StartupHold {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.settle);
+    this.settle = undefined;
   }
 }

@@ -220,6 +220,24 @@ export const CONFIG_KINDS: readonly InputKind[] = [
   'Namespace',
 ];
 
+/** The {@link Snapshot} list each input kind goes to. */
+export const FIELD_OF_KIND: Readonly<Record<InputKind, keyof Snapshot>> = {
+  Service: 'services',
+  EndpointSlice: 'endpointSlices',
+  Node: 'nodes',
+  Namespace: 'namespaces',
+  IPAddressPool: 'pools',
+  L2Advertisement: 'l2Advertisements',
+  BGPAdvertisement: 'bgpAdvertisements',
+  BGPPeer: 'bgpPeers',
+  Community: 'communities',
+  BFDProfile: 'bfdProfiles',
+  Secret: 'secrets',
+};
+
+/** The metallb.io kinds lbkitd reads (validated by `parseConfig` and the webhook). */
+export const METALLB_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'Community', 'BFDProfile'] as const satisfies readonly InputKind[];
+
 /** A full snapshot of the objects a source holds. */
 export interface Snapshot {
   services: Service[];

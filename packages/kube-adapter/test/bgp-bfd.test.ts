@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BfdManager } from '@lbkit/bfd';
 import { BgpSpeaker } from '@lbkit/bgp';
 import { LbkitBgpAnnouncer } from '../src/adapters/lbkit-bgp.js';
-import { sessionFor } from '../src/adapters/bfd-peers.js';
+import { BfdPeers, DEFAULT_ECHO_INTERVAL, ipv4Forwarding, sessionFor } from '../src/adapters/bfd-peers.js';
 import type { PeerConfig } from '../src/config.js';
 
 const closers: Array<() => Promise<unknown> | unknown> = [];
@@ -55,6 +55,38 @@ describe('BFDProfile → BFD session settings', () => {
       passive: true,
     });
     expect(sessionFor(peerCfg(179, { ebgpMultiHop: true }), {}).minimumTtl).toBe(254);
+  });
+
+  it('echoMode: echo packets every echoInterval (default 50 ms); RequiredMinEchoRx only when this node forwards IPv4; never multihop or IPv6', () => {
+    expect(sessionFor(peerCfg(179), { echoMode: true, echoInterval: 80 }, true)).toMatchObject({ echoInterval: 80, echoReceiveInterval: 80 });
+    const noFwd = sessionFor(peerCfg(179), { echoMode: true }, false);
+    expect(noFwd.echoInterval).toBe(DEFAULT_ECHO_INTERVAL);
+    expect(noFwd.echoReceiveInterval).toBeUndefined(); // the router's echo packets would not come back
+    expect(sessionFor(peerCfg(179, { ebgpMultiHop: true }), { echoMode: true }, true).echoInterval).toBeUndefined();
+    expect(sessionFor(peerCfg(179, { peerAddress: 'fd00::1' }), { echoMode: true }, true).echoInterval).toBeUndefined();
+    expect(sessionFor(peerCfg(179), { echoInterval: 80 }, true).echoInterval).toBeUndefined(); // echoMode off
+    expect(ipv4Forwarding(() => '1\n')).toBe(true);
+    expect(ipv4Forwarding(() => '0\n')).toBe(false);
+    expect(ipv4Forwarding(() => { throw new Error('no /proc'); })).toBe(false);
+  });
+
+  it('BfdPeers: echoMode on a node that does not forward IPv4, or on a multihop peer, is logged once per profile', async () => {
+    const logs: Array<{ level: string; msg: string }> = [];
+    const log = { log: (level: string, msg: string) => void logs.push({ level, msg }), child: () => log };
+    const base = 30000 + Math.floor(Math.random() * 20000);
+    const peers = new BfdPeers(() => undefined, log, { ports: { singleHop: base, multihop: base + 1 }, remotePort: base + 2 }, () => false);
+    closers.push(() => peers.close());
+    const profiles = new Map([['echo', { echoMode: true, echoInterval: 80 }]]);
+    const p1 = peerCfg(179, { bfdProfile: 'echo' });
+    peers.update([p1], profiles);
+    peers.update([p1], profiles);
+    expect(logs.filter((l) => /ip_forward is 0/.test(l.msg))).toHaveLength(1);
+    expect(peers.status()).toEqual([{ peer: '127.0.0.1', state: 'Down', diag: 'No Diagnostic' }]);
+    const multi = new BfdPeers(() => undefined, log, { ports: { singleHop: base + 3, multihop: base + 4 }, remotePort: base + 5 }, () => true);
+    closers.push(() => multi.close());
+    multi.update([peerCfg(179, { bfdProfile: 'echo', ebgpMultiHop: true, peerAddress: '127.0.0.2' })], profiles);
+    expect(logs.filter((l) => /single-hop IPv4 sessions only/.test(l.msg))).toHaveLength(1);
+    expect(logs.filter((l) => l.level === 'error')).toEqual([]); // both sessions were accepted
   });
 });
 
@@ -124,7 +156,7 @@ describe('lbkit BGP backend: BFD', () => {
     await until(() => r.sp.peerStatus('127.0.0.1')?.state === 'Established', 10_000, 'BGP Established');
     await until(() => rs.up && ann.bfdStates()[0]?.state === 'Up', 10_000, 'BFD Up');
     // the router's BFD goes silent (its forwarding plane died): our side detects it in ~90 ms
-    for (const s of rbfd.sessions()) clearTimeout(s.txTimer);
+    for (const s of rbfd.sessions()) s.txAt = Infinity; // its queued transmissions go stale
     const t0 = Date.now();
     await until(() => r.notifications.find((n) => n.direction === 'received' && n.code === 6 && n.subcode === 10), 5000, 'Cease 6/10 (BFD Down)');
     expect(Date.now() - t0).toBeLessThan(2000);

@@ -14,6 +14,8 @@ import { mergeValues, renderChart, renderTemplates } from './helm-render.js';
 import { validateK8sObject } from './k8s-schema.js';
 import { checkRbacCoversCode, checkWorkloads, type Obj } from './workload-checks.js';
 import { WEBHOOK_PATHS } from '../src/webhook/server.js';
+import { reviewAdmission } from '../src/webhook/admission.js';
+import { emptySnapshot, type Snapshot } from '../src/types.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const CHART = join(ROOT, 'charts', 'lbkit');
@@ -152,15 +154,24 @@ describe('charts/lbkit', () => {
     expect(mount, 'certificate mounted where lbkitd reads it').toBeDefined();
     expect(dep.spec.template.spec.volumes.find((v: Obj) => v.name === mount.name).secret.secretName).toBe('lbk-webhook-cert');
     const [vwc] = byKind(docs, 'ValidatingWebhookConfiguration');
-    const hooks = vwc!.webhooks.map((w: Obj) => [w.name, w.clientConfig.service.path, w.rules[0].resources[0], w.rules[0].apiVersions[0]]);
+    const hooks = vwc!.webhooks.map((w: Obj) => [w.name, w.clientConfig.service.path, w.rules[0].resources[0], w.rules[0].apiVersions[0], w.rules[0].operations.join(',')]);
+    // operations: MetalLB's (bfdprofiles CREATE+DELETE, the others CREATE+UPDATE), plus UPDATE on bfdprofiles
     expect(hooks).toEqual([
-      ['ipaddresspoolvalidationwebhook.metallb.io', '/validate-metallb-io-v1beta1-ipaddresspool', 'ipaddresspools', 'v1beta1'],
-      ['l2advertisementvalidationwebhook.metallb.io', '/validate-metallb-io-v1beta1-l2advertisement', 'l2advertisements', 'v1beta1'],
-      ['bgpadvertisementvalidationwebhook.metallb.io', '/validate-metallb-io-v1beta1-bgpadvertisement', 'bgpadvertisements', 'v1beta1'],
-      ['bgppeervalidationwebhook.metallb.io', '/validate-metallb-io-v1beta2-bgppeer', 'bgppeers', 'v1beta2'],
-      ['communityvalidationwebhook.metallb.io', '/validate-metallb-io-v1beta1-community', 'communities', 'v1beta1'],
-      ['bfdprofilevalidationwebhook.metallb.io', '/validate-metallb-io-v1beta1-bfdprofile', 'bfdprofiles', 'v1beta1'],
+      ['ipaddresspoolvalidationwebhook.metallb.io', '/validate-metallb-io-v1beta1-ipaddresspool', 'ipaddresspools', 'v1beta1', 'CREATE,UPDATE'],
+      ['l2advertisementvalidationwebhook.metallb.io', '/validate-metallb-io-v1beta1-l2advertisement', 'l2advertisements', 'v1beta1', 'CREATE,UPDATE'],
+      ['bgpadvertisementvalidationwebhook.metallb.io', '/validate-metallb-io-v1beta1-bgpadvertisement', 'bgpadvertisements', 'v1beta1', 'CREATE,UPDATE'],
+      ['bgppeervalidationwebhook.metallb.io', '/validate-metallb-io-v1beta2-bgppeer', 'bgppeers', 'v1beta2', 'CREATE,UPDATE'],
+      ['communityvalidationwebhook.metallb.io', '/validate-metallb-io-v1beta1-community', 'communities', 'v1beta1', 'CREATE,UPDATE'],
+      ['bfdprofilevalidationwebhook.metallb.io', '/validate-metallb-io-v1beta1-bfdprofile', 'bfdprofiles', 'v1beta1', 'CREATE,UPDATE,DELETE'],
     ]);
+    // every kind whose rules send DELETE has a delete check in lbkitd's admission (a BFDProfile a BGPPeer uses stays);
+    // the kinds without DELETE in the rules have none (a rule would only add a round trip)
+    const snapshot = (): Snapshot => ({ ...emptySnapshot(), bgpPeers: [{ apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'r1', namespace: NS }, spec: { myASN: 1, peerASN: 2, peerAddress: '10.0.0.1', bfdProfile: 'in-use' } }] });
+    const kinds: Record<string, string> = { ipaddresspools: 'IPAddressPool', l2advertisements: 'L2Advertisement', bgpadvertisements: 'BGPAdvertisement', bgppeers: 'BGPPeer', communities: 'Community', bfdprofiles: 'BFDProfile' };
+    for (const [, , res, version, ops] of hooks) {
+      const del = reviewAdmission({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'DELETE', kind: { group: 'metallb.io', version, kind: kinds[res] }, name: 'in-use', namespace: NS, oldObject: { apiVersion: `metallb.io/${version}`, kind: kinds[res], metadata: { name: 'in-use', namespace: NS }, spec: {} } } }, { namespace: NS, snapshot });
+      expect(del.response.allowed, `${res}: DELETE of an object in use`).toBe(!ops.includes('DELETE'));
+    }
     // the paths are exactly MetalLB's per-kind paths lbkitd's webhook server answers; every resource is a CRD the chart installs
     expect(hooks.map((h: string[]) => h[1]).sort()).toEqual(WEBHOOK_PATHS.filter((p) => p.startsWith('/validate-metallb-io-')).sort());
     for (const [, , res] of hooks) expect(crdPlurals()).toContain(res);

@@ -103,10 +103,11 @@ metadata: { name: tor }
 spec: { myASN: 64513, peerASN: 64512, peerAddress: 10.0.0.2, passwordSecret: { name: bgp-pw } }
 `,
     );
-    // the daemon runs until killed: stop it once the config is loaded (or after 8 s)
+    // the daemon runs until killed: stop it once the config is loaded (or after 8 s). A speaker (a
+    // controller alone reads pools only, as MetalLB's); no Node object here, so no session is dialled
     const r = spawnSync(process.execPath, ['-e', `
       const { spawn } = require('node:child_process');
-      const c = spawn(process.execPath, ${JSON.stringify([LBKITD, '--config', join(dir, 'pw.yaml'), '--mode', 'controller', '--metrics-port', '0'])}, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(process.execPath, ${JSON.stringify([LBKITD, '--config', join(dir, 'pw.yaml'), '--mode', 'speaker', '--node', 'n1', '--l2-startup-grace-ms', '0', '--metrics-port', '0'])}, { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       const on = (d) => { out += d; if (/config loaded|invalid configuration/.test(out)) c.kill('SIGTERM'); };
       c.stdout.on('data', on); c.stderr.on('data', on);

@@ -7,25 +7,15 @@
 import { describe, expect, it } from 'vitest';
 import { Allocator, parsePools } from '@lbkit/ipam';
 import { parseConfig } from '../src/config.js';
-import { ConfigErrors } from '../src/errors.js';
 import { shouldAnnounceBgp, routesForPeer } from '../src/bgp-decision.js';
 import { Controller } from '../src/controller.js';
 import { IpamAllocator } from '../src/adapters/ipam-allocator.js';
 import { MemoryEventRecorder } from '../src/events.js';
 import { NS, node, pool, slice, snap, svc } from './helpers.js';
+import { bgpAd, errorsOf, peer } from './config-helpers.js';
 import type { BGPAdvertisement, BGPPeer, Secret } from '../src/types.js';
 
-function errorsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigErrors);
-    return (e as ConfigErrors).errors.map((x) => x.message);
-  }
-  throw new Error('expected a ConfigErrors');
-}
-const ad = (name: string, spec: BGPAdvertisement['spec']): BGPAdvertisement => ({ kind: 'BGPAdvertisement', metadata: { name, namespace: NS }, spec });
-const peer = (name: string, spec: BGPPeer['spec']): BGPPeer => ({ kind: 'BGPPeer', metadata: { name, namespace: NS }, spec });
+const ad = bgpAd;
 const nodes = [node('n1'), node('n2')];
 
 describe('LOCAL_PREF with different aggregation lengths (one rule for config and speaker)', () => {
@@ -181,7 +171,7 @@ describe('BGPPeer FRR-mode fields', () => {
         }),
       ),
     );
-    expect(errs).toContain('BGPPeer metallb-system/missing: spec.passwordSecret.name: secret ref not found for peer config "metallb-system"/"missing": no Secret "nope" in namespace metallb-system');
+    expect(errs).toContain('BGPPeer metallb-system/missing: spec.passwordSecret.name: secret ref not found for peer config "metallb-system"/"missing": no Secret "nope" of type kubernetes.io/basic-auth in namespace metallb-system');
     expect(errs).toContain('BGPPeer metallb-system/type: spec.passwordSecret.name: secret type mismatch on "metallb-system/opaque", type "kubernetes.io/basic-auth" is expected');
     expect(errs).toContain('BGPPeer metallb-system/key: spec.passwordSecret.name: password not specified in the secret "metallb-system/nopw"');
     expect(errs).toContain('BGPPeer metallb-system/both: spec.passwordSecret: can not have both password and secret ref set in peer config "metallb-system"/"both"');
@@ -263,7 +253,7 @@ describe('BGPPeer FRR-mode fields', () => {
 describe('BFD echo mode and IPv6 pools (MetalLB validateConfig)', () => {
   it('a peer whose BFDProfile has echoMode may not receive an IPv6 pool', () => {
     const parts = {
-      bfdProfiles: [{ kind: 'BFDProfile', metadata: { name: 'echo', namespace: NS }, spec: { echoMode: true } }],
+      bfdProfiles: [{ kind: 'BFDProfile' as const, metadata: { name: 'echo', namespace: NS }, spec: { echoMode: true } }],
       bgpPeers: [peer('r', { myASN: 1, peerASN: 2, peerAddress: '10.9.0.1', bfdProfile: 'echo' }), peer('s', { myASN: 1, peerASN: 2, peerAddress: '10.9.0.2' })],
     };
     const errs = errorsOf(() => parseConfig(snap({ ...parts, pools: [pool('v6', ['fd00::/120'])], bgpAdvertisements: [ad('a', {})] })));

@@ -7,20 +7,11 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { ConfigErrors } from '../src/errors.js';
 import { parseYamlObjects } from '../src/source/yaml.js';
 import { CrdSchemas, crdSchemas } from '../src/validation/crd-schema.js';
 import { emptySnapshot, type KubeObject, type Snapshot } from '../src/types.js';
+import { errorsOf } from './config-helpers.js';
 
-function errorsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigErrors);
-    return (e as ConfigErrors).errors.map((x) => x.message);
-  }
-  throw new Error('expected a ConfigErrors');
-}
 
 describe('CRD schema validation (file mode)', () => {
   it('a misspelled field (autoAsign) is rejected naming the object and the field', () => {

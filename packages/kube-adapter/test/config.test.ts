@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, parseCommunity } from '../src/config.js';
-import { ConfigErrors } from '../src/errors.js';
 import { NS, node, pool, snap } from './helpers.js';
+import { bgpAd, errorsOf, peer } from './config-helpers.js';
 import type { BGPAdvertisement, BGPPeer, Community } from '../src/types.js';
 
-function errorsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigErrors);
-    return (e as ConfigErrors).errors.map((x) => x.message);
-  }
-  throw new Error('expected a ConfigErrors');
-}
 
-const peer = (name: string, spec: BGPPeer['spec']): BGPPeer => ({ kind: 'BGPPeer', metadata: { name, namespace: NS }, spec });
-const bgpad = (name: string, spec: BGPAdvertisement['spec']): BGPAdvertisement => ({ kind: 'BGPAdvertisement', metadata: { name, namespace: NS }, spec });
+const bgpad = bgpAd;
 
 describe('IPAddressPool parsing', () => {
   it('parses CIDRs and ranges (summarised), defaults autoAssign=true', () => {

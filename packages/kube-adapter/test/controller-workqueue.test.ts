@@ -11,6 +11,7 @@ import { Daemon } from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
 import { KubeSource, type KubeSourceOptions } from '../src/source/kube.js';
 import { FakeApiServer } from './fake-apiserver.js';
+import { until } from './helpers.js';
 
 const CORE = '/api/v1';
 const MLB = '/apis/metallb.io/v1beta1';
@@ -20,16 +21,6 @@ function kubeconfig(server: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({ clusters: [{ name: 'f', server, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'c', cluster: 'f', user: 'u' }], currentContext: 'c' });
   return kc;
-}
-
-async function until<T>(fn: () => T | undefined | false | null, ms = 20_000, what = 'condition'): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false && v !== null) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function svc(i: number, ns = 'default') {

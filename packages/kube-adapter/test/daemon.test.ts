@@ -10,16 +10,7 @@ import { KubeSource } from '../src/source/kube.js';
 import { YamlFileSource } from '../src/source/yaml.js';
 import type { L2Announcer, Membership } from '../src/speaker.js';
 import { FakeApiServer } from './fake-apiserver.js';
-
-async function until<T>(fn: () => T | undefined | false | null, ms = 15_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false && v !== null) return v;
-    if (Date.now() - t0 > ms) throw new Error('timeout');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from './helpers.js';
 
 const YAML = (addresses: string) => `
 kind: IPAddressPool
@@ -50,14 +41,20 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** A config file holding `yaml` in a fresh temp dir, and an L2 announcer that records what it announces. */
+function yamlSetup(yaml: string): { f: string; announced: Set<string>; l2: L2Announcer } {
+  const d = mkdtempSync(join(tmpdir(), 'kube-daemon-'));
+  dirs.push(d);
+  const f = join(d, 'c.yaml');
+  writeFileSync(f, yaml);
+  const announced = new Set<string>();
+  const l2: L2Announcer = { announce: (ip) => void announced.add(ip), withdraw: (ip) => void announced.delete(ip), close: () => {} };
+  return { f, announced, l2 };
+}
+
 describe('Daemon with a YAML source (controller + speaker in one process)', () => {
   it('assigns, announces, survives a bad config (stale) and follows pool changes', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'kube-daemon-'));
-    dirs.push(d);
-    const f = join(d, 'c.yaml');
-    writeFileSync(f, YAML('192.168.10.0/31'));
-    const announced = new Set<string>();
-    const l2: L2Announcer = { announce: (ip) => void announced.add(ip), withdraw: (ip) => void announced.delete(ip), close: () => {} };
+    const { f, announced, l2 } = yamlSetup(YAML('192.168.10.0/31'));
     const reg = new Registry();
     const src = new YamlFileSource(f, { debounceMs: 20 });
     const dm = new Daemon({ source: src, node: 'n1', mode: 'all', allocator: createAllocator(), l2, metrics: metallbMetrics(reg) });
@@ -90,12 +87,7 @@ describe('Daemon with a YAML source (controller + speaker in one process)', () =
 
 describe('Daemon startup hold (l2StartupGraceMs)', () => {
   it('holds L2 announcements until membership lists another member, then announces', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'kube-daemon-'));
-    dirs.push(d);
-    const f = join(d, 'c.yaml');
-    writeFileSync(f, YAML('192.168.10.0/31'));
-    const announced = new Set<string>();
-    const l2: L2Announcer = { announce: (ip) => void announced.add(ip), withdraw: (ip) => void announced.delete(ip), close: () => {} };
+    const { f, announced, l2 } = yamlSetup(YAML('192.168.10.0/31'));
     let members = ['n1'];
     const cbs: Array<() => void> = [];
     const membership: Membership = { members: () => members, onChange: (cb) => void cbs.push(cb), leave: async () => {}, close: async () => {} };
@@ -120,17 +112,12 @@ describe('Daemon startup hold (l2StartupGraceMs)', () => {
 describe('Daemon ignoreExcludeLB (--ignore-exclude-lb)', () => {
   for (const ignore of [false, true]) {
     it(`a node labelled exclude-from-external-load-balancers ${ignore ? 'still announces' : 'does not announce'} with ignoreExcludeLB=${ignore}`, async () => {
-      const d = mkdtempSync(join(tmpdir(), 'kube-daemon-'));
-      dirs.push(d);
-      const f = join(d, 'c.yaml');
       const yaml = YAML('192.168.10.0/31').replace(
         'kind: Node\nmetadata: { name: n1 }',
         'kind: Node\nmetadata: { name: n1, labels: { node.kubernetes.io/exclude-from-external-load-balancers: "" } }',
       );
       expect(yaml).toContain('exclude-from-external-load-balancers');
-      writeFileSync(f, yaml);
-      const announced = new Set<string>();
-      const l2: L2Announcer = { announce: (ip) => void announced.add(ip), withdraw: (ip) => void announced.delete(ip), close: () => {} };
+      const { f, announced, l2 } = yamlSetup(yaml);
       const dm = new Daemon({ source: new YamlFileSource(f, { debounceMs: 20 }), node: 'n1', mode: 'all', allocator: createAllocator(), l2, ignoreExcludeLB: ignore });
       await dm.start();
       try {

@@ -2,8 +2,10 @@
  * The repository's Dockerfile, checked without a container builder (no registry is reachable from
  * CI, so no base image can be pulled): every COPY source exists in the build context left after
  * .dockerignore, `npm ci` and `tsc -b` find what they need there, stages and the entrypoint line
- * up, and the entrypoint (the built lbkitd) runs. The image itself was built once with Debian's
- * buildah on a locally built base (see docs/install-kubernetes.md); that build is not part of CI.
+ * up, and the entrypoint (the built lbkitd) runs. The image itself is built by
+ * scripts/build-image.sh (mmdebstrap base + buildah bud, then --version and --check inside the
+ * image); that build is not part of CI (minutes, root, Debian's buildah) — here only its agreement
+ * with the Dockerfile is checked.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -155,6 +157,23 @@ describe('Dockerfile', () => {
     expect(copied.has('packages/kube-adapter/manifests/crds.yaml')).toBe(true);
     // nothing prebuilt from this machine leaks into the image
     expect([...copied].filter((f) => /(^|\/)(node_modules|dist|build)\//.test(f))).toEqual([]);
+  });
+
+  it('scripts/build-image.sh parses, passes only build args the Dockerfile declares, and the proxy CA never reaches the runtime image', () => {
+    const script = join(ROOT, 'scripts', 'build-image.sh');
+    expect(spawnSync('bash', ['-n', script]).status).toBe(0);
+    const text = readFileSync(script, 'utf8');
+    const passed = [...text.matchAll(/--build-arg[ =]"?([A-Z_]+)=/g)].map((m) => m[1]!);
+    expect(passed.sort()).toEqual(['NODE_EXTRA_CA_CERTS', 'NODE_IMAGE']);
+    const [build, runtime] = stages();
+    const declared = new Set([...instrs.filter((i) => i.op === 'ARG' && instrs.indexOf(i) < instrs.findIndex((x) => x.op === 'FROM')), ...build!.body.filter((i) => i.op === 'ARG')].map((i) => i.args.split('=')[0]!));
+    for (const a of passed) expect(declared, `--build-arg ${a}`).toContain(a);
+    // an ARG of the build stage only: not in the runtime stage, never an ENV
+    expect(runtime!.body.some((i) => /NODE_EXTRA_CA_CERTS/.test(i.args))).toBe(false);
+    expect(instrs.some((i) => i.op === 'ENV' && /NODE_EXTRA_CA_CERTS/.test(i.args))).toBe(false);
+    // the checks it runs in the image are lbkitd's real flags
+    expect(text).toContain('run --version');
+    expect(text).toContain('run --check --config /tmp/demo.yaml');
   });
 
   it('the entrypoint is the compiled lbkitd the build stage produces, and it runs', () => {

@@ -1,6 +1,15 @@
-/** Test helpers: object builders. */
+/** Test helpers: object builders, and polling. */
 import type { EndpointSlice, IPAddressPool, L2Advertisement, Node, Service, Snapshot } from '../src/types.js';
 import { emptySnapshot } from '../src/types.js';
+import { until as poll, type NotYet } from '../../../test-utils/wait.js';
+
+/**
+ * Polls `fn` every 20 ms until it returns a value other than undefined, null or false and resolves
+ * with it; rejects after `ms` (20 s unless told) naming `what`.
+ */
+export function until<T>(fn: () => T | NotYet | Promise<T | NotYet>, ms = 20_000, what = 'condition'): Promise<T> {
+  return poll(fn, ms, what, 20);
+}
 
 export const NS = 'metallb-system';
 

@@ -1,19 +1,8 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeSource } from '../src/source/kube.js';
 import type { Snapshot } from '../src/types.js';
 import { FakeApiServer } from './fake-apiserver.js';
-
-function kubeconfig(server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'fake', server, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 'test-token' }],
-    contexts: [{ name: 'ctx', cluster: 'fake', user: 'u' }],
-    currentContext: 'ctx',
-  });
-  return kc;
-}
+import { kubeconfigFor } from './config-helpers.js';
 
 async function waitFor<T>(fn: () => T | undefined | false, ms = 15_000): Promise<T> {
   const t0 = Date.now();
@@ -40,7 +29,7 @@ describe('KubeSource against a list/watch API server (real @kubernetes/client-no
     api.put(CORE, 'nodes', { apiVersion: 'v1', metadata: { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' } } });
     api.put(MLB, 'ipaddresspools', { apiVersion: 'metallb.io/v1beta1', metadata: { name: 'pool1', namespace: NS }, spec: { addresses: ['192.168.10.0/24'] } });
     api.put('/apis/metallb.io/v1beta2', 'bgppeers', { apiVersion: 'metallb.io/v1beta2', metadata: { name: 'r1', namespace: NS }, spec: { myASN: 64513, peerASN: 64512, peerAddress: '10.0.0.1' } });
-    src = new KubeSource(kubeconfig(api.url), { namespace: NS, restartDelayMs: 200 });
+    src = new KubeSource(kubeconfigFor(api.url), { namespace: NS, restartDelayMs: 200 });
   });
 
   afterEach(async () => {

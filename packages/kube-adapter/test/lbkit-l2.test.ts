@@ -57,9 +57,11 @@ function setup(eligible = ['eth0']) {
   const logs: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = [];
   const log: Logger = { log: (level, msg, fields) => logs.push({ level, msg, fields }), child: () => log };
   const garps: string[] = [];
+  const replies: string[] = [];
   const a = new LbkitL2Announcer({
     log,
     listInterfaces: () => eligible,
+    onReply: (ip, n = 1) => replies.push(...Array<string>(n).fill(ip)),
     watchIntervalMs: 0,
     reportIntervalMs: 0,
     coalesce: false,
@@ -81,12 +83,12 @@ function setup(eligible = ['eth0']) {
       },
     },
   });
-  return { a, arp, ndp, logs, garps };
+  return { a, arp, ndp, logs, garps, replies };
 }
 
 describe('LbkitL2Announcer (IPv4, ARP)', () => {
   it('sends a GARP on takeover and answers ARP requests for the VIP only while it owns it', async () => {
-    const { a, arp, garps } = setup();
+    const { a, arp, garps, replies } = setup();
     await a.start();
     expect(a.announce('10.77.0.200', ['eth0'])).toBe(true);
     const link = arp.get('eth0')!;
@@ -102,6 +104,8 @@ describe('LbkitL2Announcer (IPv4, ARP)', () => {
     // another address: no answer
     link.inject(arpRequest(CLIENT, '10.77.0.10', '10.77.0.201'));
     expect(link.sent).toHaveLength(1);
+    // the metrics hook (metallb_layer2_requests_received / responses_sent) saw the answered request only
+    expect(replies).toEqual(['10.77.0.200']);
 
     a.withdraw('10.77.0.200');
     link.inject(arpRequest(CLIENT, '10.77.0.10', '10.77.0.200'));
@@ -167,8 +171,8 @@ describe('LbkitL2Announcer (IPv4, ARP)', () => {
 
 describe('LbkitL2Announcer (IPv6, NDP)', () => {
   const VIP6 = 'fd00:77::200';
-  it('joins the solicited-node group, sends an unsolicited NA, answers NS, drops junk', () => {
-    const { a, ndp, garps } = setup();
+  it('joins the solicited-node group, sends an unsolicited NA, answers NS (counted for the metrics), drops junk', () => {
+    const { a, ndp, garps, replies } = setup();
     expect(a.announce(VIP6, ['eth0'])).toBe(true);
     const link = ndp.get('eth0')!;
     expect(link.groups).toEqual(['33:33:ff:00:02:00']);
@@ -192,6 +196,8 @@ describe('LbkitL2Announcer (IPv6, NDP)', () => {
     expect(reply[54]).toBe(136);
     expect(reply[58]! & 0xe0).toBe(0x60); // S=1 O=1
     expect(a.stats()[0]!.ndpMalformed).toBeGreaterThanOrEqual(2);
+    // NDP counts like ARP: the answered NS reaches the metrics hook with its target, junk does not
+    expect(replies).toEqual([VIP6]);
 
     a.withdraw(VIP6);
     expect(link.groups).toEqual([]);

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
 import { createAllocator } from '../src/adapters/allocator.js';
 import { Daemon } from '../src/daemon.js';
 import { KubeSource } from '../src/source/kube.js';
 import type { L2Announcer } from '../src/speaker.js';
 import { FakeApiServer } from './fake-apiserver.js';
+import { kubeconfigFor } from './config-helpers.js';
 import { renderChart } from './helm-render.js';
 import { accessOf, checkRbacCoversCode, checkRequestsAllowed, checkWorkloads, rulesFor, type Obj } from './workload-checks.js';
 import { readdirSync } from 'node:fs';
@@ -31,7 +31,7 @@ describe('manifests', () => {
       ConfigurationState: 'v1beta1',
     };
     for (const [kind, version] of Object.entries(want)) {
-      const c = byKind.get(kind);
+      const c = byKind.get(kind)!;
       expect(c, kind).toBeDefined();
       expect(c.spec.group).toBe('metallb.io');
       expect(c.spec.scope).toBe('Namespaced');
@@ -39,7 +39,7 @@ describe('manifests', () => {
       expect(c.spec.versions.map((v: any) => v.name)).toContain(version);
     }
     // status subresources for the objects whose status lbkitd patches
-    for (const k of ['ServiceL2Status', 'ServiceBGPStatus', 'IPAddressPool']) expect(byKind.get(k).spec.versions[0].subresources).toEqual({ status: {} });
+    for (const k of ['ServiceL2Status', 'ServiceBGPStatus', 'IPAddressPool']) expect(byKind.get(k)!.spec.versions[0].subresources).toEqual({ status: {} });
   });
 
   it('CRDs are MetalLB\'s field for field: every upstream schema, printer column, version and rule (descriptions aside)', () => {
@@ -77,10 +77,10 @@ describe('manifests', () => {
 
   it('RBAC grants what KubeSource calls; workloads run lbkitd with the right modes', () => {
     const rbac = load('rbac.yaml');
-    const ctrl = rbac.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'lbkit:controller');
+    const ctrl = rbac.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'lbkit:controller')!;
     expect(ctrl.rules.some((r: any) => r.resources.includes('services/status') && r.verbs.includes('update'))).toBe(true);
     expect(ctrl.rules.some((r: any) => r.resources.includes('services') && r.verbs.includes('patch'))).toBe(true);
-    const role = rbac.find((o) => o.kind === 'Role' && o.metadata.name === 'lbkit:speaker');
+    const role = rbac.find((o) => o.kind === 'Role' && o.metadata.name === 'lbkit:speaker')!;
     expect(role.rules.some((r: any) => r.resources.includes('servicel2statuses/status') && r.verbs.includes('patch'))).toBe(true);
     const dep = load('controller.yaml')[0]!;
     expect(dep.kind).toBe('Deployment');
@@ -125,8 +125,7 @@ async function recordRequests(mode: 'controller' | 'speaker'): Promise<Array<{ m
   const NS = 'metallb-system';
   const api = new FakeApiServer();
   await api.start();
-  const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: [{ name: 'f', server: api.url, skipTLSVerify: true }], users: [{ name: 'u', token: 't' }], contexts: [{ name: 'c', cluster: 'f', user: 'u' }], currentContext: 'c' });
+  const kc = kubeconfigFor(api.url);
   api.put('/api/v1', 'nodes', { apiVersion: 'v1', metadata: { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' } }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
   api.put('/api/v1', 'namespaces', { apiVersion: 'v1', metadata: { name: 'default' } });
   api.put('/apis/metallb.io/v1beta1', 'ipaddresspools', { apiVersion: 'metallb.io/v1beta1', metadata: { name: 'p', namespace: NS }, spec: { addresses: ['10.20.0.0/30'] } });
@@ -150,11 +149,13 @@ async function recordRequests(mode: 'controller' | 'speaker'): Promise<Array<{ m
     if (mode === 'controller') {
       // the controller assigns, writes status + annotation, records an Event and the pool status
       await until(() => api.requests.some((r) => r.method === 'PATCH' && r.path.includes('/ipaddresspools/p/status')) && api.list('/api/v1', 'events').length > 0 && !!(api.get('/api/v1', 'services', 'default', 'web')?.status as Obj | undefined)?.loadBalancer?.ingress);
+      await until(() => !!(api.get('/apis/metallb.io/v1beta1', 'configurationstates', NS, 'controller')?.status as Obj | undefined)?.result);
     } else {
       // the speaker announces, writes ServiceL2Status (create + status) and an Event; the service goes away: the status object is deleted
       await until(() => announced.has('10.20.0.0') && api.list('/apis/metallb.io/v1beta1', 'servicel2statuses').length === 1 && api.list('/api/v1', 'events').length > 0);
       api.remove('/api/v1', 'services', 'default', 'web');
       await until(() => api.list('/apis/metallb.io/v1beta1', 'servicel2statuses').length === 0);
+      await until(() => !!(api.get('/apis/metallb.io/v1beta1', 'configurationstates', NS, 'speaker-n1')?.status as Obj | undefined)?.result);
     }
   } finally {
     await daemon.stop();
@@ -193,6 +194,20 @@ describe('RBAC from what lbkitd does (requests recorded against a fake API serve
       expect.objectContaining({ resource: 'servicel2statuses', verb: 'create' }),
       expect.objectContaining({ resource: 'servicel2statuses', verb: 'delete' }),
     ]));
+    // both: password Secrets read in the namespace only (list + watch), ConfigurationState created and its status patched
+    for (const reqs of [ctrl, spk]) {
+      const needs = reqs.map((r) => accessOf(r.method, r.path));
+      expect(needs).toEqual(expect.arrayContaining([
+        { group: '', resource: 'secrets', verb: 'list', namespace: 'metallb-system' },
+        { group: '', resource: 'secrets', verb: 'watch', namespace: 'metallb-system' },
+        { group: 'metallb.io', resource: 'configurationstates', verb: 'create', namespace: 'metallb-system' },
+        { group: 'metallb.io', resource: 'configurationstates/status', verb: 'patch', namespace: 'metallb-system' },
+      ]));
+      expect(needs.filter((a) => a.resource === 'secrets' && a.namespace !== 'metallb-system')).toEqual([]);
+    }
+    // and the RBAC grants Secrets in that namespace only (a Role), never cluster-wide
+    for (const docs of [[...load('rbac.yaml')], chartDocs()])
+      for (const r of docs.filter((d) => d.kind === 'ClusterRole')) expect(r.rules.some((x: Obj) => x.resources.includes('secrets')), `${r.metadata.name}`).toBe(false);
     const manifests = [...load('rbac.yaml'), ...load('controller.yaml'), ...load('speaker.yaml')];
     checkRequestsAllowed(manifests, 'lbkit-controller', 'metallb-system', ctrl, 'manifests: controller');
     checkRequestsAllowed(manifests, 'lbkit-speaker', 'metallb-system', spk, 'manifests: speaker');

@@ -6,7 +6,7 @@ import { ConfigErrors } from '../src/errors.js';
 import { MemoryEventRecorder } from '../src/events.js';
 import { IpamAllocator } from '../src/adapters/ipam-allocator.js';
 import { shouldAnnounceL2 } from '../src/election.js';
-import { emptySnapshot, type Snapshot } from '../src/types.js';
+import { emptySnapshot, type Service, type Snapshot } from '../src/types.js';
 import { pool, snap } from './helpers.js';
 
 let seed = 7;
@@ -53,7 +53,7 @@ describe('robustness', () => {
     const c = new Controller({ allocator: new IpamAllocator(), events });
     c.setConfig(cfg);
     for (let i = 0; i < 2000; i++) {
-      const svc = { kind: 'Service', metadata: { name: `s${i}`, namespace: 'default', annotations: rnd() < 0.3 ? { 'metallb.io/loadBalancerIPs': String(garbage()) } : undefined }, spec: garbage() as never, status: garbage() as never };
+      const svc: Service = { kind: 'Service', metadata: { name: `s${i}`, namespace: 'default', annotations: rnd() < 0.3 ? { 'metallb.io/loadBalancerIPs': String(garbage()) } : undefined }, spec: garbage() as never, status: garbage() as never };
       expect(() => c.setBalancer(`default/s${i}`, svc)).not.toThrow();
       expect(() => shouldAnnounceL2({ myNode: 'n', svc, ips: ['10.0.0.1'], config: cfg, nodes: new Map(), slices: [{ kind: 'EndpointSlice', metadata: { name: 'x', namespace: 'default', labels: { 'kubernetes.io/service-name': `s${i}` } }, endpoints: garbage() as never }], members: ['n'] })).not.toThrow();
     }

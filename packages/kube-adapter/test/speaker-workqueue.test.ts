@@ -12,19 +12,10 @@ import { Daemon } from '../src/daemon.js';
 import { KubeSource } from '../src/source/kube.js';
 import type { BgpAnnouncer, L2Announcer } from '../src/speaker.js';
 import { FakeApiServer } from './fake-apiserver.js';
+import { until } from './helpers.js';
 
 const MLB = '/apis/metallb.io/v1beta1';
 const NS = 'metallb-system';
-
-async function until<T>(fn: () => T | undefined | false | null, ms = 15_000, what = 'condition'): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false && v !== null) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

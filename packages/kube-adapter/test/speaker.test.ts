@@ -8,18 +8,33 @@ import type { BgpRoute } from '../src/bgp-decision.js';
 import { electionHash } from '../src/election.js';
 import { l2ad, NS, node, pool, slice, snap, svc } from './helpers.js';
 
+/** Records calls; models a drain window (withdraw without `drain: false` keeps the VIP in `draining`). */
 class FakeL2 implements L2Announcer {
   readonly log: string[] = [];
   readonly active = new Set<string>();
+  readonly draining = new Set<string>();
   announce(ip: string, ifs: string[]) {
     this.active.add(ip);
+    this.draining.delete(ip);
     this.log.push(`announce ${ip} ${ifs.join(',')}`);
   }
-  withdraw(ip: string) {
-    this.active.delete(ip);
-    this.log.push(`withdraw ${ip}`);
+  withdraw(ip: string, opts: { drain?: boolean } = {}) {
+    const was = this.active.delete(ip);
+    if (opts.drain === false) this.draining.delete(ip);
+    else if (was) this.draining.add(ip);
+    this.log.push(opts.drain === false ? `withdraw ${ip}` : `drain ${ip}`);
   }
   close() {}
+}
+
+/** The same with the batch call: one `announceMany` per batch and interface list. */
+class FakeBatchL2 extends FakeL2 {
+  readonly batches: number[] = [];
+  announceMany(ips: string[], ifs: string[]) {
+    this.batches.push(ips.length);
+    for (const ip of ips) this.announce(ip, ifs);
+    return ips.filter((ip) => !ip.endsWith('.13')); // .13 "has no interface here"
+  }
 }
 
 class FakeBgp implements BgpAnnouncer {
@@ -125,24 +140,83 @@ describe('Speaker', () => {
     expect(second.l2.active.has(VIP)).toBe(true);
   });
 
-  it('drain window: a leader that loses the election keeps answering for drainMs, then withdraws', async () => {
+  it('a leader that loses the election withdraws at once in drain mode; a VIP no longer in use is withdrawn with drain: false', async () => {
     const m = new FakeMembers([order[0]!]);
-    const x = mk(order[0]!, m, 150);
+    const x = mk(order[0]!, m, 5000); // drainMs is the shutdown drain: never waited for on a lost election
     await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
     expect(x.l2.active.has(VIP)).toBe(true);
     // order[0] is the hash winner; make it lose by marking it excluded
     const excluded = nodes.map((n) => (n.metadata!.name === order[0] ? node(order[0]!, { 'node.kubernetes.io/exclude-from-external-load-balancers': '' }) : n));
     m.list = ['n1', 'n2', 'n3'];
+    const t0 = Date.now();
     await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes: excluded });
-    expect(x.status.l2.has(`web@${order[0]}`)).toBe(false); // status reflects the hand-over at once
-    expect(x.l2.active.has(VIP)).toBe(true); // still answering during the drain
-    expect(x.sp.answeringIPs()).toEqual([VIP]);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(x.l2.active.has(VIP)).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(x.status.l2.has(`web@${order[0]}`)).toBe(false);
+    // ownership moved: the announcer's drain window (unicast only) instead of a full answer
+    expect(x.l2.log.at(-1)).toBe(`drain ${VIP}`);
+    expect(x.l2.draining.has(VIP)).toBe(true);
     expect(x.sp.answeringIPs()).toEqual([]);
+    // the service is deleted while the VIP drains here: the address is no longer in use, the drain ends
+    await x.sp.sync({ config: cfg, services: [], endpointSlices: slices, nodes: excluded });
+    expect(x.l2.log.at(-1)).toBe(`withdraw ${VIP}`);
+    expect(x.l2.draining.has(VIP)).toBe(false);
+    // taken back, then the service deleted: no new owner, so no drain window
+    await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
+    expect(x.l2.active.has(VIP)).toBe(true);
+    expect(x.l2.draining.has(VIP)).toBe(false);
+    await x.sp.sync({ config: cfg, services: [], endpointSlices: slices, nodes });
+    expect(x.l2.log.at(-1)).toBe(`withdraw ${VIP}`);
+    expect(x.l2.active.size + x.l2.draining.size).toBe(0);
+    // not a LoadBalancer any more, and the IP gone: the same
+    for (const changed of [svc('web', { ingress: [VIP], type: 'ClusterIP' }), svc('web', {})]) {
+      await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
+      expect(x.l2.active.has(VIP)).toBe(true);
+      await x.sp.sync({ config: cfg, services: [changed], endpointSlices: slices, nodes });
+      expect(x.l2.log.at(-1)).toBe(`withdraw ${VIP}`);
+      expect(x.l2.active.size + x.l2.draining.size).toBe(0);
+    }
   });
 
-  it('shutdown: leaves membership first, answers during the drain, then withdraws', async () => {
+  it('announces a batch with one announceMany per interface list; a VIP it could not announce gets the announceFailed event', async () => {
+    const m = new FakeMembers([order[0]!]);
+    const l2 = new FakeBatchL2();
+    const events = new MemoryEventRecorder();
+    const sp = new Speaker({ node: order[0]!, l2, membership: m, events });
+    const many = Array.from({ length: 40 }, (_, i) => svc(`s${i}`, { ingress: [`192.168.10.${i + 1}`] }));
+    const sl = many.map((s) => slice(s.metadata!.name!, [{ node: 'n1' }, { node: 'n2' }, { node: 'n3' }]));
+    await sp.sync({ config: cfg, services: many, endpointSlices: sl, nodes });
+    expect(l2.active.size).toBe(40);
+    expect(l2.batches).toEqual([40]);
+    expect(events.events.filter((e) => e.reason === 'announceFailed').map((e) => e.message)).toEqual([expect.stringContaining('"192.168.10.13"')]);
+    // a re-join re-announces everything owned here, again as one batch
+    m.set([order[0]!]);
+    (m as unknown as { cbs: Array<(c: unknown) => void> }).cbs.forEach((cb) => cb({ joined: ['n9'], left: [] }));
+    await sp.drained();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(l2.batches).toEqual([40, 40]);
+  });
+
+  it('a member leaving re-runs only the elections it had won; the result equals a full re-run', async () => {
+    const m = new FakeMembers(['n1', 'n2', 'n3']);
+    const many = Array.from({ length: 60 }, (_, i) => svc(`s${i}`, { ingress: [`192.168.10.${i + 1}`] }));
+    const sl = many.map((s) => slice(s.metadata!.name!, [{ node: 'n1' }, { node: 'n2' }, { node: 'n3' }]));
+    const x = mk('n2', m);
+    await x.sp.sync({ config: cfg, services: many, endpointSlices: sl, nodes });
+    const wonByN1 = many.filter((s) => x.sp.decisions.get(`default/${s.metadata!.name}`)?.l2?.candidates[0] === 'n1').length;
+    expect(wonByN1).toBeGreaterThan(5);
+    const before = x.sp.processed;
+    m.list = ['n2', 'n3'];
+    for (const cb of m.cbs as Array<(c: unknown) => void>) cb({ joined: [], left: ['n1'] });
+    await x.sp.drained();
+    expect(x.sp.processed - before).toBe(wonByN1);
+    // the same announcements as a speaker that re-ran every election
+    const full = mk('n2', new FakeMembers(['n2', 'n3']));
+    await full.sp.sync({ config: cfg, services: many, endpointSlices: sl, nodes });
+    expect([...x.l2.active].sort()).toEqual([...full.l2.active].sort());
+    expect(x.l2.active.size).toBeGreaterThan(20);
+  });
+
+  it('shutdown: leaves membership first, drains (unicast only) for drainMs, then withdraws', async () => {
     const m = new FakeMembers([order[0]!]);
     const x = mk(order[0]!, m, 200);
     await x.sp.sync({ config: cfg, services: [web], endpointSlices: slices, nodes });
@@ -150,10 +224,12 @@ describe('Speaker', () => {
     const done = x.sp.shutdown();
     await new Promise((r) => setTimeout(r, 50));
     expect(m.left).toBe(true);
-    expect(x.l2.active.has(VIP)).toBe(true);
+    expect(x.l2.draining.has(VIP)).toBe(true);
+    expect(x.l2.active.has(VIP)).toBe(false);
     await done;
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
-    expect(x.l2.active.has(VIP)).toBe(false);
+    expect(x.l2.draining.has(VIP)).toBe(false);
+    expect(x.l2.log.slice(-2)).toEqual([`drain ${VIP}`, `withdraw ${VIP}`]);
   });
 
   it('withdraws when the IP leaves every pool, when the service is deleted, and re-announces a changed IP', async () => {
@@ -250,6 +326,32 @@ describe('Speaker startup hold (l2StartupGraceMs)', () => {
       expect(x.status.l2.has(`web@${x.n}`)).toBe(leader);
       expect(l2Events(x)).toHaveLength(leader ? 1 : 0);
     }
+  });
+
+  it('a join that lists only some of the nodes holds until the last one joins, or until the membership settled (1 s)', async () => {
+    // the hash winner's speaker is not a member yet: deciding now would make order[1] announce the VIP
+    const m = new FakeMembers([order[1]!]);
+    const x = mk(order[1]!, m, 0, 60_000);
+    await x.sp.sync(state);
+    m.set([order[1]!, order[2]!]);
+    await x.sp.sync();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(x.l2.log).toEqual([]);
+    expect(x.sp.l2Held()).toBe(true);
+    // the winner joins: released at once, and order[1] does not announce
+    m.set(['n1', 'n2', 'n3']);
+    await x.sp.sync();
+    expect(x.sp.l2Held()).toBe(false);
+    expect(x.l2.log).toEqual([]);
+    // a node whose speaker never joins: the gate opens after the membership settled
+    const m2 = new FakeMembers([order[1]!, order[2]!]);
+    const y = mk(order[1]!, m2, 0, 60_000);
+    const t0 = Date.now();
+    await y.sp.sync(state);
+    while (!y.l2.active.has(VIP) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+    expect(y.l2.active.has(VIP)).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+    expect(Date.now() - t0).toBeLessThan(4000);
   });
 
   it('single-node cluster: announces by itself once the grace ends, never before', async () => {

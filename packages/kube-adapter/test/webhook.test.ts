@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookServer } from '../src/webhook/server.js';
-import { emptySnapshot, type KubeObject, type Snapshot } from '../src/types.js';
+import { emptySnapshot, type BGPPeer, type KubeObject, type Snapshot } from '../src/types.js';
 import { NS, node, pool } from './helpers.js';
 
 let dir: string;
@@ -42,7 +42,7 @@ function review(op: string, object: KubeObject | undefined, oldObject?: KubeObje
     request: { uid: `uid-${++uid}`, kind: { group: 'metallb.io', version: 'v1beta1', kind }, operation: op, namespace: NS, object, oldObject },
   };
 }
-const bgpPeer = (name: string, spec: Record<string, unknown>, apiVersion = 'metallb.io/v1beta2'): KubeObject => ({ apiVersion, kind: 'BGPPeer', metadata: { name, namespace: NS }, spec });
+const bgpPeer = (name: string, spec: BGPPeer['spec'], apiVersion = 'metallb.io/v1beta2'): BGPPeer => ({ apiVersion, kind: 'BGPPeer', metadata: { name, namespace: NS }, spec });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lbkit-webhook-'));
@@ -119,6 +119,16 @@ describe('validating webhook over HTTPS', () => {
       const used = await post('/validate-metallb-io-v1beta1-bfdprofile', review('DELETE', undefined, prof('fast')));
       expect(used.json.response.status.message).toBe('failed to delete BFDProfile fast, used by BGPPeer bfd');
       expect((await post('/validate-metallb-io-v1beta1-bfdprofile', review('DELETE', undefined, prof('unused')))).json.response.allowed).toBe(true);
+      // a profile of the same name in another namespace is not the one the peer uses
+      const elsewhere = { ...review('DELETE', undefined, { ...prof('fast'), metadata: { name: 'fast', namespace: 'other' } }) };
+      elsewhere.request.namespace = 'other';
+      expect((await post('/validate-metallb-io-v1beta1-bfdprofile', elsewhere)).json.response.allowed).toBe(true);
+      // the API server may send only the name (no oldObject): still denied
+      const byName = review('DELETE', undefined, undefined) as any;
+      byName.request.kind.kind = 'BFDProfile';
+      byName.request.name = 'fast';
+      const denied = await post('/validate-metallb-io-v1beta1-bfdprofile', byName);
+      expect(denied.json.response).toMatchObject({ allowed: false, status: { code: 403, message: 'failed to delete BFDProfile fast, used by BGPPeer bfd' } });
     } finally {
       snap = saved;
     }

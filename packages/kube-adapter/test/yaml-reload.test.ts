@@ -3,12 +3,13 @@
  * timestamped directory and atomically swaps the `..data` symlink the file points through. The
  * source must reload on that swap (and only when the content changed).
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { YamlFileSource } from '../src/source/yaml.js';
 import type { Snapshot } from '../src/types.js';
+import { tempDirs } from './config-helpers.js';
+import { until } from './helpers.js';
 
 const pool = (name: string, cidr: string) => `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: ${name}}\nspec: {addresses: ["${cidr}"]}\n`;
 
@@ -36,27 +37,16 @@ class ConfigMapVolume {
   }
 }
 
-const dirs: string[] = [];
 const sources: YamlFileSource[] = [];
 afterEach(async () => {
   for (const s of sources.splice(0)) await s.stop();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+const tmp = tempDirs('kube-cm-');
 
-async function until<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > ms) throw new Error('timeout');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('YamlFileSource on a ConfigMap volume', () => {
   it('reloads when kubelet swaps the ..data symlink, and reports a bad new config while keeping the old one', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'kube-cm-'));
-    dirs.push(d);
+    const d = tmp();
     const vol = new ConfigMapVolume(d);
     vol.publish({ 'config.yaml': pool('p1', '10.0.0.0/30') });
     const src = new YamlFileSource(join(d, 'config.yaml'), { debounceMs: 20 });
@@ -69,7 +59,7 @@ describe('YamlFileSource on a ConfigMap volume', () => {
     expect(src.snapshot().pools.map((p) => p.metadata!.name)).toEqual(['p1']);
 
     vol.publish({ 'config.yaml': pool('p2', '10.0.1.0/30') });
-    await until(() => (changes.length ? true : undefined));
+    await until(() => changes.length > 0, 5000, 'a change event');
     expect(src.snapshot().pools.map((p) => p.metadata!.name)).toEqual(['p2']);
     expect((src.snapshot().pools[0]!.spec as { addresses: string[] }).addresses).toEqual(['10.0.1.0/30']);
 
@@ -81,17 +71,16 @@ describe('YamlFileSource on a ConfigMap volume', () => {
 
     // a broken config: error reported, last good state kept
     vol.publish({ 'config.yaml': 'kind: IPAddressPool\nmetadata: {name: [\n' });
-    await until(() => (errors.length ? true : undefined));
+    await until(() => errors.length > 0, 5000, 'an error event');
     expect(errors[0]!.message).toContain('YAML syntax error');
     expect(src.snapshot().pools.map((p) => p.metadata!.name)).toEqual(['p2']);
 
     vol.publish({ 'config.yaml': pool('p3', '10.0.2.0/30') });
-    await until(() => (src.snapshot().pools[0]?.metadata?.name === 'p3' ? true : undefined));
+    await until(() => src.snapshot().pools[0]?.metadata?.name === 'p3', 5000, 'pool p3');
   });
 
   it('still reloads a plain file replaced with mv, and ignores unrelated files in the directory', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'kube-cm-'));
-    dirs.push(d);
+    const d = tmp();
     const f = join(d, 'c.yaml');
     writeFileSync(f, pool('a', '10.0.0.0/30'));
     const src = new YamlFileSource(f, { debounceMs: 20 });
@@ -104,7 +93,7 @@ describe('YamlFileSource on a ConfigMap volume', () => {
     expect(n).toBe(0);
     writeFileSync(join(d, 'c.yaml.new'), pool('b', '10.0.0.4/30'));
     renameSync(join(d, 'c.yaml.new'), f);
-    await until(() => (src.snapshot().pools[0]?.metadata?.name === 'b' ? true : undefined));
+    await until(() => src.snapshot().pools[0]?.metadata?.name === 'b', 5000, 'pool b');
     expect(n).toBe(1);
   });
 });

@@ -1,9 +1,10 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseYamlObjects, YamlFileSource } from '../src/source/yaml.js';
 import type { Snapshot } from '../src/types.js';
+import { tempDirs } from './config-helpers.js';
+import { until } from './helpers.js';
 
 const BASE = `
 apiVersion: metallb.io/v1beta1
@@ -28,29 +29,7 @@ metadata: { name: web-1, namespace: default, labels: { kubernetes.io/service-nam
 endpoints: [{ addresses: [10.244.0.1], nodeName: n1 }]
 `;
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'kube-yaml-'));
-  dirs.push(d);
-  return d;
-}
-
-function waitFor<T>(fn: () => T | undefined, ms = 10_000): Promise<T> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = fn();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() - t0 > ms) return reject(new Error('timeout'));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
+const tmp = tempDirs('kube-yaml-');
 
 describe('parseYamlObjects', () => {
   it('parses every kind, List items, and defaults namespaces', () => {
@@ -95,14 +74,14 @@ describe('YamlFileSource', () => {
       const n = changes.length;
       writeFileSync(join(d, 'tmp'), BASE + '---\nkind: Service\nmetadata: {name: db}\nspec: {type: LoadBalancer, clusterIP: 10.96.0.6, ports: [{port: 5432}]}\n');
       renameSync(join(d, 'tmp'), f);
-      await waitFor(() => (changes.length > n ? true : undefined));
+      await until(() => changes.length > n, 10_000, 'a change event');
       const snap = src.snapshot();
       expect(snap.services.map((x) => x.metadata!.name).sort()).toEqual(['db', 'web']);
       expect(snap.services.find((x) => x.metadata!.name === 'web')!.status!.loadBalancer!.ingress).toEqual([{ ip: '192.168.10.0' }]);
 
       // a broken file: error reported, state kept
       writeFileSync(f, 'kind: Service\nmetadata: {name: [broken\n');
-      await waitFor(() => (errors.length > 0 ? true : undefined));
+      await until(() => errors.length > 0, 10_000, 'an error event');
       expect(errors[0]!.message).toContain('cluster.yaml: document 1: YAML syntax error');
       expect(src.snapshot().services).toHaveLength(2);
     } finally {

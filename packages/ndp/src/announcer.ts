@@ -3,6 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { ALL_NODES, ALL_NODES_MAC, canonicalIPv6, parseIPv6 } from './codec/addr.js';
 import { icmpv6Checksum } from './codec/checksum.js';
 import { encode } from './codec/ndp.js';
+import { RepeatSchedule } from '@lbkit/afpacket';
 import type { NdpTransport } from './transport.js';
 
 /** Options of {@link UnsolicitedAnnouncer}. */
@@ -31,13 +32,6 @@ export function linkLocalOf(ifname: string): string | undefined {
   return a?.address.split('%')[0];
 }
 
-/** Addresses taken together: one timer drives the repeats of all of them. */
-interface Group {
-  ips: Set<string>;
-  burst?: ReturnType<typeof setInterval>;
-  refresh?: ReturnType<typeof setInterval>;
-}
-
 /** A transport that can send many equal-length frames in one call (afpacket's `NativeResponder`). */
 interface BatchSender {
   sendBatch(frames: Buffer, frameLen: number): Promise<number>;
@@ -50,18 +44,13 @@ interface BatchSender {
  * batch when the transport has `sendBatch`.
  */
 export class UnsolicitedAnnouncer {
-  private readonly groups = new Map<string, Group>();
+  private readonly schedule: RepeatSchedule;
   /** Number of NAs sent. */
   sent = 0;
-  private readonly intervalMs: number;
-  private readonly burstMs: number;
-  private readonly refreshMs: number;
 
   /** @param opts transport, MAC, link-local source and timing */
   constructor(private readonly opts: AnnouncerOptions) {
-    this.intervalMs = opts.intervalMs ?? 1100;
-    this.burstMs = opts.burstMs ?? 5000;
-    this.refreshMs = opts.refreshMs ?? 0;
+    this.schedule = new RepeatSchedule((ips) => this.sendRound(ips), { intervalMs: opts.intervalMs ?? 1100, forMs: opts.burstMs ?? 5000, refreshMs: opts.refreshMs ?? 0 });
   }
 
   /** Builds the unsolicited NA frame for `ip`. */
@@ -142,58 +131,26 @@ export class UnsolicitedAnnouncer {
 
   /** Takes every address of `ips` together: one batch now, one per repeat from a single timer. Throws (before sending) for an invalid address. */
   announceMany(ips: Iterable<string>): void {
-    const list = [...new Set([...ips].map((ip) => canonicalIPv6(ip, 'ip')))];
-    if (list.length === 0) return;
-    for (const t of list) this.cancel(t);
-    const g: Group = { ips: new Set(list) };
-    for (const t of list) this.groups.set(t, g);
-    this.sendRound(list);
-    const repeats = Math.floor(this.burstMs / this.intervalMs);
-    let n = 0;
-    if (repeats > 0) {
-      g.burst = setInterval(() => {
-        this.sendRound([...g.ips]);
-        if (++n >= repeats) {
-          clearInterval(g.burst);
-          g.burst = undefined;
-          this.startRefresh(g);
-        }
-      }, this.intervalMs);
-    } else this.startRefresh(g);
-  }
-
-  private startRefresh(g: Group): void {
-    if (this.refreshMs > 0 && g.ips.size > 0) g.refresh = setInterval(() => this.sendRound([...g.ips]), this.refreshMs);
+    this.schedule.start([...ips].map((ip) => canonicalIPv6(ip, 'ip')));
   }
 
   /** Re-sends the burst for every announced address (e.g. after link up), as one group. */
   reannounceAll(): void {
-    this.announceMany([...this.groups.keys()]);
+    this.announceMany(this.schedule.keys());
   }
 
   /** Stops announcing `ip`. */
   withdraw(ip: string): void {
-    this.cancel(canonicalIPv6(ip, 'ip'));
+    this.schedule.cancel(canonicalIPv6(ip, 'ip'));
   }
 
   /** Addresses currently announced. */
   addresses(): string[] {
-    return [...this.groups.keys()];
-  }
-
-  private cancel(t: string): void {
-    const g = this.groups.get(t);
-    if (!g) return;
-    this.groups.delete(t);
-    g.ips.delete(t);
-    if (g.ips.size === 0) {
-      if (g.burst) clearInterval(g.burst);
-      if (g.refresh) clearInterval(g.refresh);
-    }
+    return this.schedule.keys();
   }
 
   /** Stops every timer. */
   close(): void {
-    for (const t of [...this.groups.keys()]) this.cancel(t);
+    this.schedule.stop();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ETH_P_IPV6, InterfaceFollower, NativeResponder, PacketSocket, icmpv6NsFilter, type InterfaceInfo } from '@lbkit/afpacket';
-import { canonicalIPv6, eui64LinkLocal } from './codec/addr.js';
+import { canonicalIPv6, eui64LinkLocal, formatIPv6 } from './codec/addr.js';
 import { fromPacketSocket } from './afpacket-adapter.js';
 import { linkLocalOf, type AnnouncerOptions } from './announcer.js';
 import type { NdpResponderStats } from './responder.js';
@@ -34,6 +34,8 @@ export interface NdpInterfaceSpeakerOptions extends Pick<AnnouncerOptions, 'inte
   native?: boolean;
   /** Reads the interface's state (default `interfaceInfo` of @lbkit/afpacket); tests pass a fake. */
   readInterface?: (ifname: string) => InterfaceInfo | undefined;
+  /** Period of the native `replies` report in ms (default 1000; only while someone listens to `replies`). */
+  replyReportMs?: number;
 }
 
 /** Events of {@link NdpInterfaceSpeaker}. */
@@ -44,6 +46,10 @@ export interface NdpInterfaceSpeakerEvents {
   withdrawn: (ip: string) => void;
   /** An unsolicited NA for `ip` went out. */
   na: (ip: string) => void;
+  /** An NS for `ip` was answered (JavaScript responder: custom transports or `native: false`). */
+  reply: (ip: string) => void;
+  /** Native fast path: `count` NS for `ip` were answered since the last report (every `replyReportMs`). */
+  replies: (ip: string, count: number) => void;
   /** The interface came (back) up, was re-created or changed MAC: every VIP was re-announced. */
   reannounced: (ips: string[]) => void;
   /** A new socket was opened (interface re-created or MAC changed); groups re-joined with `mac`. */
@@ -86,6 +92,7 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
   private readonly draining = new Set<string>();
   private readonly counters: NdpResponderStats = ZERO_STATS();
   private closed = false;
+  private hitsTimer: NodeJS.Timeout | undefined;
 
   /** @param opts interface, timing, and optional overrides (MAC, link-local, transport) */
   constructor(private readonly opts: NdpInterfaceSpeakerOptions) {
@@ -161,8 +168,14 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
         ...(this.opts.refreshMs !== undefined ? { refreshMs: this.opts.refreshMs } : {}),
         onError: (e) => this.emitError(e),
         onSent: (ip) => this.emit('na', ip),
+        onAnswer: (ip) => this.emit('reply', ip),
         ...(native ? { table: native } : {}),
       });
+      if (native) {
+        clearInterval(this.hitsTimer);
+        this.hitsTimer = setInterval(() => this.reportHits(native), this.opts.replyReportMs ?? 1000);
+        this.hitsTimer.unref();
+      }
       speaker.responder.addMany([...this.ips, ...this.draining]); // joins the solicited-node groups on this socket
       speaker.responder.drainMany(this.draining);
       return { speaker, transport, mac, ...(native ? { native } : {}) };
@@ -172,9 +185,18 @@ export class NdpInterfaceSpeaker extends EventEmitter<NdpInterfaceSpeakerEvents>
     }
   }
 
+  /** Emits `replies` per VIP from the native per-target counters. */
+  private reportHits(n: NativeResponder): void {
+    if (!n.isOpen || this.listenerCount('replies') === 0) return;
+    for (const [b, count] of n.takeHits()) this.emit('replies', formatIPv6(b), count);
+  }
+
   /** Closes the current socket, keeping the VIPs and the cumulative counters. */
   private drop(c: Session | undefined): void {
     if (!c) return;
+    clearInterval(this.hitsTimer);
+    this.hitsTimer = undefined;
+    if (c.native) this.reportHits(c.native);
     const n = c.native?.isOpen ? nativeStats(c.native) : undefined;
     for (const k of Object.keys(this.counters) as (keyof NdpResponderStats)[]) this.counters[k] += c.speaker.responder.stats[k] + (n?.[k] ?? 0);
     c.speaker.close();

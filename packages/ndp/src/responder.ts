@@ -14,6 +14,8 @@ export interface NdpResponderOptions {
    * it answers natively, and `handleFrame` is then not fed by the transport.
    */
   table?: { set(addrs: readonly Uint8Array[], state: 'active' | 'draining' | 'off'): void };
+  /** Called with the target of every NS answered here (JavaScript path; metrics). */
+  onAnswer?: (target: string) => void;
 }
 
 /** Counters of {@link NdpResponder}. */
@@ -185,6 +187,7 @@ export class NdpResponder {
         }),
       );
       this.stats.answered++;
+      this.opts.onAnswer?.(ns.target);
     } catch (e) {
       this.stats.malformed++;
       this.lastError = e as Error;

@@ -14,6 +14,8 @@ export interface NdpSpeakerOptions extends Omit<AnnouncerOptions, 'transport' | 
   linkLocal: string | (() => string);
   /** Native fast path the responder mirrors its table to (see {@link NdpResponderOptions.table}). */
   table?: NdpResponderOptions['table'];
+  /** Called with the target of every NS answered in JavaScript (see {@link NdpResponderOptions.onAnswer}). */
+  onAnswer?: NdpResponderOptions['onAnswer'];
 }
 
 /** One interface's NDP speaker: answers NS for, and announces, the VIPs it owns. */
@@ -26,7 +28,7 @@ export class NdpSpeaker {
 
   /** @param opts transport, MAC, link-local address and announcer timing */
   constructor(opts: NdpSpeakerOptions) {
-    this.responder = new NdpResponder({ transport: opts.transport, mac: opts.mac, ...(opts.table ? { table: opts.table } : {}) });
+    this.responder = new NdpResponder({ transport: opts.transport, mac: opts.mac, ...(opts.table ? { table: opts.table } : {}), ...(opts.onAnswer ? { onAnswer: opts.onAnswer } : {}) });
     this.announcer = new UnsolicitedAnnouncer(opts);
   }
 

@@ -12,11 +12,11 @@
 #include <unistd.h>
 #include <string>
 
+#include "packet_socket.h"
+
 namespace {
 
-std::string ErrnoMessage(const char* what, int err) {
-  return std::string(what) + ": " + strerror(err) + " (errno " + std::to_string(err) + ")";
-}
+using lbkit_packet::ErrnoText;
 
 class Socket : public Napi::ObjectWrap<Socket> {
  public:
@@ -41,15 +41,10 @@ class Socket : public Napi::ObjectWrap<Socket> {
     }
     std::string ifname = info[0].As<Napi::String>().Utf8Value();
     protocol_ = static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value());
-    ifindex_ = if_nametoindex(ifname.c_str());
-    if (ifindex_ == 0) {
-      Napi::Error::New(env, ErrnoMessage(("if_nametoindex(" + ifname + ")").c_str(), errno)).ThrowAsJavaScriptException();
-      return;
-    }
     // Protocol 0: nothing is queued until bind(), so the filter is in place before the first frame.
-    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) {
-      Napi::Error::New(env, ErrnoMessage("socket(AF_PACKET)", errno)).ThrowAsJavaScriptException();
+    std::string err = lbkit_packet::OpenOn(ifname, &fd_, &ifindex_);
+    if (!err.empty()) {
+      Napi::Error::New(env, err).ThrowAsJavaScriptException();
       return;
     }
     if (info[2].IsBuffer()) {
@@ -58,21 +53,15 @@ class Socket : public Napi::ObjectWrap<Socket> {
         Fail(env, "filter: length must be a non-zero multiple of 8 bytes (at most 4096 instructions)");
         return;
       }
-      sock_fprog fprog;
-      fprog.len = static_cast<unsigned short>(prog.Length() / sizeof(sock_filter));
-      fprog.filter = reinterpret_cast<sock_filter*>(prog.Data());
-      if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0) {
-        Fail(env, ErrnoMessage("setsockopt(SO_ATTACH_FILTER)", errno));
+      err = lbkit_packet::AttachFilter(fd_, prog.Data(), prog.Length() / sizeof(sock_filter));
+      if (!err.empty()) {
+        Fail(env, err);
         return;
       }
     }
-    sockaddr_ll sll;
-    memset(&sll, 0, sizeof(sll));
-    sll.sll_family = AF_PACKET;
-    sll.sll_protocol = htons(protocol_);
-    sll.sll_ifindex = static_cast<int>(ifindex_);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) < 0) {
-      Fail(env, ErrnoMessage("bind(AF_PACKET)", errno));
+    err = lbkit_packet::BindTo(fd_, ifindex_, protocol_);
+    if (!err.empty()) {
+      Fail(env, err);
       return;
     }
     onFrame_ = Napi::Persistent(info[3].As<Napi::Function>());
@@ -117,7 +106,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
       socklen_t slen = sizeof(soerr);
       getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &soerr, &slen);
       if (soerr != 0 && soerr != ENETDOWN && soerr != ENXIO) {
-        self->onError_.MakeCallback(env.Global(), {Napi::String::New(env, ErrnoMessage("socket error", soerr))});
+        self->onError_.MakeCallback(env.Global(), {Napi::String::New(env, ErrnoText("socket error", soerr))});
       }
       if (self->alive_ && self->poll_ != nullptr) uv_poll_start(self->poll_, UV_READABLE, &Socket::OnPoll);
       return;
@@ -130,7 +119,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         if (errno == EINTR) continue;
-        self->onError_.MakeCallback(env.Global(), {Napi::String::New(env, ErrnoMessage("recvfrom", errno))});
+        self->onError_.MakeCallback(env.Global(), {Napi::String::New(env, ErrnoText("recvfrom", errno))});
         break;
       }
       size_t len = static_cast<size_t>(n) > sizeof(buf) ? sizeof(buf) : static_cast<size_t>(n);
@@ -173,7 +162,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
       n = sendto(fd_, frame.Data(), frame.Length(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
     }
     if (n < 0) {
-      Napi::Error::New(env, ErrnoMessage("sendto(AF_PACKET)", errno)).ThrowAsJavaScriptException();
+      Napi::Error::New(env, ErrnoText("sendto(AF_PACKET)", errno)).ThrowAsJavaScriptException();
       return env.Undefined();
     }
     return Napi::Number::New(env, static_cast<double>(n));
@@ -190,16 +179,8 @@ class Socket : public Napi::ObjectWrap<Socket> {
       Napi::TypeError::New(env, "membership(mac, add): mac must be a 6-byte Buffer").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    packet_mreq mreq;
-    memset(&mreq, 0, sizeof(mreq));
-    mreq.mr_ifindex = static_cast<int>(ifindex_);
-    mreq.mr_type = PACKET_MR_MULTICAST;
-    mreq.mr_alen = 6;
-    memcpy(mreq.mr_address, info[0].As<Napi::Buffer<uint8_t>>().Data(), 6);
-    int opt = info[1].ToBoolean().Value() ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP;
-    if (setsockopt(fd_, SOL_PACKET, opt, &mreq, sizeof(mreq)) < 0) {
-      Napi::Error::New(env, ErrnoMessage("setsockopt(PACKET_*_MEMBERSHIP)", errno)).ThrowAsJavaScriptException();
-    }
+    std::string err = lbkit_packet::Membership(fd_, ifindex_, info[0].As<Napi::Buffer<uint8_t>>().Data(), info[1].ToBoolean().Value());
+    if (!err.empty()) Napi::Error::New(env, err).ThrowAsJavaScriptException();
     return env.Undefined();
   }
 

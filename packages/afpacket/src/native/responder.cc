@@ -25,13 +25,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "packet_socket.h"
 #include "responder_logic.h"
 
 namespace {
 
-std::string Errno(const char* what, int err) {
-  return std::string(what) + ": " + strerror(err) + " (errno " + std::to_string(err) + ")";
-}
+const auto Errno = lbkit_packet::ErrnoText;
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
@@ -53,22 +52,7 @@ long SendFrames(int fd, unsigned ifindex, const uint8_t* data, size_t len, size_
   int stalls = 0;
   while (sent < count) {
     size_t n = count - sent < chunk ? count - sent : chunk;
-    for (size_t i = 0; i < n; i++) {
-      const uint8_t* f = data + (sent + i) * len;
-      memset(&to[i], 0, sizeof(sockaddr_ll));
-      to[i].sll_family = AF_PACKET;
-      to[i].sll_ifindex = static_cast<int>(ifindex);
-      to[i].sll_halen = 6;
-      memcpy(to[i].sll_addr, f, 6);
-      memcpy(&to[i].sll_protocol, f + 12, 2);
-      iov[i].iov_base = const_cast<uint8_t*>(f);
-      iov[i].iov_len = len;
-      memset(&msgs[i], 0, sizeof(mmsghdr));
-      msgs[i].msg_hdr.msg_name = &to[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_ll);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
+    for (size_t i = 0; i < n; i++) lbkit_packet::FrameMsg(&msgs[i], &to[i], &iov[i], ifindex, data + (sent + i) * len, len);
     int r = sendmmsg(fd, msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
     if (r < 0) {
       lastErr = errno;
@@ -158,14 +142,9 @@ class Responder : public Napi::ObjectWrap<Responder> {
     }
     logic_.v6 = fam == 6;
     memcpy(logic_.mac, info[2].As<Napi::Buffer<uint8_t>>().Data(), 6);
-    ifindex_ = if_nametoindex(ifname.c_str());
-    if (ifindex_ == 0) {
-      Napi::Error::New(env, Errno(("if_nametoindex(" + ifname + ")").c_str(), errno)).ThrowAsJavaScriptException();
-      return;
-    }
-    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) {
-      Napi::Error::New(env, Errno("socket(AF_PACKET)", errno)).ThrowAsJavaScriptException();
+    std::string err = lbkit_packet::OpenOn(ifname, &fd_, &ifindex_);
+    if (!err.empty()) {
+      Napi::Error::New(env, err).ThrowAsJavaScriptException();
       return;
     }
     int one = 1;
@@ -178,18 +157,10 @@ class Responder : public Napi::ObjectWrap<Responder> {
     if (setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0) setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
     // Until JavaScript installs the VIP filter, accept nothing.
     sock_filter drop[1] = {{BPF_RET | BPF_K, 0, 0, 0}};
-    sock_fprog fp{1, drop};
-    if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0) {
-      Fail(env, Errno("setsockopt(SO_ATTACH_FILTER)", errno));
-      return;
-    }
-    sockaddr_ll sll;
-    memset(&sll, 0, sizeof(sll));
-    sll.sll_family = AF_PACKET;
-    sll.sll_protocol = htons(logic_.v6 ? ETH_P_IPV6 : ETH_P_ARP);
-    sll.sll_ifindex = static_cast<int>(ifindex_);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) < 0) {
-      Fail(env, Errno("bind(AF_PACKET)", errno));
+    err = lbkit_packet::AttachFilter(fd_, drop, 1);
+    if (err.empty()) err = lbkit_packet::BindTo(fd_, ifindex_, logic_.v6 ? ETH_P_IPV6 : ETH_P_ARP);
+    if (!err.empty()) {
+      Fail(env, err);
       return;
     }
     wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -271,19 +242,7 @@ class Responder : public Napi::ObjectWrap<Responder> {
             uint8_t* reply = tx.data() + nout * kMaxReply;
             size_t rlen = logic_.Handle(rx.data() + i * kSnap, len, from[i].sll_pkttype, reply);
             if (rlen == 0) continue;
-            memset(&to[nout], 0, sizeof(sockaddr_ll));
-            to[nout].sll_family = AF_PACKET;
-            to[nout].sll_ifindex = static_cast<int>(ifindex_);
-            to[nout].sll_halen = 6;
-            memcpy(to[nout].sll_addr, reply, 6);
-            memcpy(&to[nout].sll_protocol, reply + 12, 2);
-            oiov[nout].iov_base = reply;
-            oiov[nout].iov_len = rlen;
-            memset(&out[nout], 0, sizeof(mmsghdr));
-            out[nout].msg_hdr.msg_name = &to[nout];
-            out[nout].msg_hdr.msg_namelen = sizeof(sockaddr_ll);
-            out[nout].msg_hdr.msg_iov = &oiov[nout];
-            out[nout].msg_hdr.msg_iovlen = 1;
+            lbkit_packet::FrameMsg(&out[nout], &to[nout], &oiov[nout], ifindex_, reply, rlen);
             nout++;
           }
         }
@@ -329,12 +288,8 @@ class Responder : public Napi::ObjectWrap<Responder> {
       Napi::RangeError::New(env, "setFilter: length must be a non-zero multiple of 8 bytes (at most 4096 instructions)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    sock_fprog fp;
-    fp.len = static_cast<unsigned short>(prog.Length() / sizeof(sock_filter));
-    fp.filter = reinterpret_cast<sock_filter*>(prog.Data());
-    if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0) {
-      Napi::Error::New(env, Errno("setsockopt(SO_ATTACH_FILTER)", errno)).ThrowAsJavaScriptException();
-    }
+    std::string err = lbkit_packet::AttachFilter(fd_, prog.Data(), prog.Length() / sizeof(sock_filter));
+    if (!err.empty()) Napi::Error::New(env, err).ThrowAsJavaScriptException();
     return env.Undefined();
   }
 
@@ -411,16 +366,8 @@ class Responder : public Napi::ObjectWrap<Responder> {
       Napi::Error::New(env, alive_ ? "membership(mac, add): mac must be a 6-byte Buffer" : "membership: responder is closed").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    packet_mreq mreq;
-    memset(&mreq, 0, sizeof(mreq));
-    mreq.mr_ifindex = static_cast<int>(ifindex_);
-    mreq.mr_type = PACKET_MR_MULTICAST;
-    mreq.mr_alen = 6;
-    memcpy(mreq.mr_address, info[0].As<Napi::Buffer<uint8_t>>().Data(), 6);
-    int opt = info[1].ToBoolean().Value() ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP;
-    if (setsockopt(fd_, SOL_PACKET, opt, &mreq, sizeof(mreq)) < 0) {
-      Napi::Error::New(env, Errno("setsockopt(PACKET_*_MEMBERSHIP)", errno)).ThrowAsJavaScriptException();
-    }
+    std::string err = lbkit_packet::Membership(fd_, ifindex_, info[0].As<Napi::Buffer<uint8_t>>().Data(), info[1].ToBoolean().Value());
+    if (!err.empty()) Napi::Error::New(env, err).ThrowAsJavaScriptException();
     return env.Undefined();
   }
 

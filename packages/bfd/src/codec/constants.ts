@@ -23,17 +23,17 @@ export enum State {
   Up = 3,
 }
 
-/** Diagnostic codes (RFC 5880 §4.1). */
+/** Diagnostic codes (RFC 5880 §4.1): the values 0–8, in the RFC's order. */
 export enum Diag {
-  None = 0,
-  ControlDetectionTimeExpired = 1,
-  EchoFunctionFailed = 2,
-  NeighborSignaledSessionDown = 3,
-  ForwardingPlaneReset = 4,
-  PathDown = 5,
-  ConcatenatedPathDown = 6,
-  AdministrativelyDown = 7,
-  ReverseConcatenatedPathDown = 8,
+  None,
+  ControlDetectionTimeExpired,
+  EchoFunctionFailed,
+  NeighborSignaledSessionDown,
+  ForwardingPlaneReset,
+  PathDown,
+  ConcatenatedPathDown,
+  AdministrativelyDown,
+  ReverseConcatenatedPathDown,
 }
 
 /** Authentication types (RFC 5880 §4.1). */
@@ -46,18 +46,12 @@ export enum AuthType {
   MeticulousKeyedSHA1 = 5,
 }
 
-/** Readable state names. */
-export const STATE_NAMES: Record<State, string> = { 0: 'AdminDown', 1: 'Down', 2: 'Init', 3: 'Up' };
+/** Readable state names (the {@link State} member names). */
+export const STATE_NAMES: Record<State, string> = { 0: State[0], 1: State[1], 2: State[2], 3: State[3] };
 
-/** Readable diagnostic names. */
-export const DIAG_NAMES: Record<number, string> = {
-  0: 'No Diagnostic',
-  1: 'Control Detection Time Expired',
-  2: 'Echo Function Failed',
-  3: 'Neighbor Signaled Session Down',
-  4: 'Forwarding Plane Reset',
-  5: 'Path Down',
-  6: 'Concatenated Path Down',
-  7: 'Administratively Down',
-  8: 'Reverse Concatenated Path Down',
-};
+/** Readable diagnostic names, from the {@link Diag} member names ("Control Detection Time Expired"). */
+export const DIAG_NAMES: Record<number, string> = Object.fromEntries(
+  Object.values(Diag)
+    .filter((v): v is Diag => typeof v === 'number')
+    .map((v) => [v, v === Diag.None ? 'No Diagnostic' : Diag[v].replace(/(?<=[a-z])(?=[A-Z])/g, ' ')]),
+);

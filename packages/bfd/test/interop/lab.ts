@@ -2,99 +2,46 @@
  * Shared lab of the BFD interop suites: a router namespace (bridge br0, 10.0.0.1/24) and N node
  * namespaces (10.0.0.1K) each able to run a @lbkit/bfd manager from the built dist
  * (fixtures/bfd-agent.mjs, JSON lines on stdin/stdout); FRR bfdd and BIRD run in the router.
+ * The namespaces, polling and JSON-lines plumbing come from test-utils/netns-lab.ts.
  */
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sh, Topology } from '../../../../test-utils/netns.js';
+import { JsonLinesChild, killPid, packageLab, sh, until, type JsonEvent, type RouterLab } from '../../../../test-utils/netns-lab.js';
 
-export const repo = fileURLToPath(new URL('../../../../', import.meta.url));
-export const dist = join(repo, 'packages/bfd/dist/index.js');
+export { until };
+
+/**
+ * `repo`, `dist` (packages/bfd/dist/index.js), `buildDist()` (builds it for the fixtures),
+ * `tmp(prefix)` (a temp dir daemons that drop privileges can use) and `buildLab(n = 1)` (the router
+ * namespace with a bridge and `n` IPv4 node namespaces on it).
+ */
+export const { repo, dist, buildDist, tmp, buildLab } = packageLab('bfd', { v6: false, defaultNodes: 1 });
 const fixture = fileURLToPath(new URL('./fixtures/bfd-agent.mjs', import.meta.url));
 
-/** Builds packages/bfd so the agent can import the dist. */
-export async function buildDist(): Promise<void> {
-  try {
-    await sh('npx', ['tsc', '-b', join(repo, 'packages/bfd')], { timeoutMs: 120_000 });
-  } catch (e) {
-    if (!existsSync(dist)) throw e;
-  }
-}
-
-/** A temp dir the FRR/BIRD daemons (which drop privileges) can use. */
-export function tmp(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), `lbk-bfd-${prefix}-`));
-  chmodSync(d, 0o755);
-  return d;
-}
-
 /** The namespaces of one suite. */
-export interface Lab {
-  topo: Topology;
-  rtr: string;
-  nodes: string[];
-}
-
-/** Router namespace with a bridge and `n` node namespaces on it. */
-export async function buildLab(n = 1): Promise<Lab> {
-  const topo = new Topology('bfd');
-  const rtr = await topo.addNamespace('rtr');
-  await topo.addBridge(rtr, 'br0');
-  await sh('ip', ['addr', 'add', '10.0.0.1/24', 'dev', 'br0'], { ns: rtr });
-  const nodes: string[] = [];
-  for (let i = 1; i <= n; i++) {
-    const ns = await topo.addNamespace(`n${i}`);
-    await topo.connect(ns, 'eth0', rtr, 'br0', [`10.0.0.1${i}/24`]);
-    nodes.push(ns);
-  }
-  return { topo, rtr, nodes };
-}
+export type Lab = RouterLab;
 
 /** One line printed by the agent. */
-export interface AgentEvent {
-  ev: string;
-  t: number;
-  [k: string]: unknown;
-}
+export type AgentEvent = JsonEvent;
 
 /** A @lbkit/bfd manager running in a namespace. */
-export class Agent {
-  events: AgentEvent[] = [];
-  private buf = '';
+export class Agent extends JsonLinesChild<AgentEvent> {
   private ids = 0;
-  readonly child: ChildProcess;
 
   constructor(lab: Lab, ns: string, opts: Record<string, unknown> = {}) {
-    this.child = lab.topo.spawnIn(ns, process.execPath, [fixture], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, LBKIT_BFD_DIST: dist, LBKIT_BFD_OPTS: JSON.stringify(opts) },
-    });
-    this.child.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        try {
-          this.events.push(JSON.parse(line) as AgentEvent);
-        } catch {
-          /* not ours */
-        }
-      }
-    });
-    this.child.stderr!.on('data', (d: Buffer) => this.events.push({ ev: 'stderr', t: Date.now(), text: d.toString() }));
+    super(
+      lab.topo.spawnIn(ns, process.execPath, [fixture], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, LBKIT_BFD_DIST: dist, LBKIT_BFD_OPTS: JSON.stringify(opts) },
+      }),
+    );
   }
 
-  send(cmd: Record<string, unknown>): void {
-    this.child.stdin!.write(JSON.stringify(cmd) + '\n');
-  }
-
-  /** Waits for an event matching `pred` that arrived after index `from`. */
-  async waitEvent(pred: (e: AgentEvent) => boolean, ms = 20_000, what = 'event', from = 0): Promise<AgentEvent> {
-    await until(() => this.events.slice(from).some(pred), ms, `${what}; last events: ${JSON.stringify(this.events.slice(-6))}`, 20);
-    return this.events.slice(from).find(pred)!;
+  /** Waits for an event matching `pred` that arrived after index `from` (default timeout 20 s). */
+  override waitEvent(pred: (e: AgentEvent) => boolean, ms = 20_000, what = 'event', from = 0): Promise<AgentEvent> {
+    return super.waitEvent(pred, ms, what, from);
   }
 
   /** Adds a session; resolves with its key. */
@@ -158,20 +105,4 @@ export function birdc(ns: string, ctl: string, ...cmd: string[]): Promise<string
 }
 
 /** SIGKILLs by PID; gone processes are ignored. */
-export function kill(pid: number | undefined, sig: NodeJS.Signals = 'SIGKILL'): void {
-  if (!pid) return;
-  try {
-    process.kill(pid, sig);
-  } catch {
-    /* gone */
-  }
-}
-
-/** Polls `fn` every `stepMs` until it returns true. */
-export async function until(fn: () => boolean | Promise<boolean>, ms = 30_000, what = 'condition', stepMs = 100): Promise<void> {
-  const t0 = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+export const kill = killPid;

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { codec, type Message, type PathAttribute, type UpdateMessage } from '@lbkit/bgp';
+import { everyCapability } from './every-capability.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const MARKER = 'ff'.repeat(16);
@@ -68,16 +69,7 @@ describe('small messages', () => {
 });
 
 describe('OPEN', () => {
-  const caps: codec.Capability[] = [
-    { type: 'multiprotocol', afi: 1, safi: 1 },
-    { type: 'multiprotocol', afi: 2, safi: 1 },
-    { type: 'route-refresh' },
-    { type: 'enhanced-route-refresh' },
-    { type: 'extended-message' },
-    { type: 'as4', asn: 4200000001 },
-    { type: 'graceful-restart', restarting: true, notification: false, restartTime: 300, families: [{ afi: 1, safi: 1, forwarding: true }, { afi: 2, safi: 1, forwarding: false }] },
-    { type: 'unknown', code: 73, value: Uint8Array.from(Buffer.from('\x04node\x00')) },
-  ];
+  const caps = everyCapability;
 
   it('round-trips every capability in both layouts and with RFC 9072 extended parameters', () => {
     for (const layout of ['single', 'per-capability'] as const) {

@@ -13,7 +13,7 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
-import { buildDist, buildLab, type Bird, type Frr, type Lab, type NodeSpeaker, startBird, startFrr, startNode, until } from './lab.js';
+import { birdRouterConf, buildDist, buildLab, type Bird, type Frr, type Lab, type NodeSpeaker, startBird, startFrr, startNode, until } from './lab.js';
 
 const AS4 = 4200000001;
 
@@ -26,25 +26,9 @@ describeInterop('bgp interop: 4-octet AS towards BIRD without AS4 (enable as4 of
   beforeAll(async () => {
     await buildDist();
     lab = await buildLab(2);
-    bird = await startBird(
-      lab,
-      `log stderr all;
-router id 10.0.0.1;
-protocol device { scan time 10; }
-protocol bgp n1 {
-  local 10.0.0.1 as 64512; neighbor 10.0.0.11 as 23456; # BIRD rejects a 4-octet neighbor AS with as4 off
-  enable as4 off;
-  passive on; hold time 9; keepalive time 3; error wait time 1, 5;
-  ipv4 { import all; export none; };
-}
-protocol bgp n2 {
-  local 10.0.0.1 as 64512; neighbor 10.0.0.12 as 23456;
-  enable as4 off;
-  passive on; hold time 9; keepalive time 3; error wait time 1, 5;
-  ipv4 { import all; export none; };
-}
-`,
-    );
+    // BIRD rejects a 4-octet neighbor AS with as4 off: it expects AS_TRANS
+    const peer = (node: number) => ({ node, asn: 23456, keepalive: 3, extra: 'enable as4 off;' });
+    bird = await startBird(lab, birdRouterConf([peer(1), peer(2)]));
     // BIRD reads capability 65 even with `enable as4 off` and then finds 4200000001 ≠ 23456 (2/2), so
     // this node does not advertise it (fourOctetAs: false), as a 2-octet-only router would need.
     node = startNode(lab, 1, { asn: AS4, peer: { fourOctetAs: false }, routes: [{ prefix: '10.96.0.10/32', attrs: { asPathPrepend: 1 } }] });

@@ -2,12 +2,10 @@
  * @lbkit/bgp speakers (iBGP, AS 64512) against gobgpd in a router namespace: sessions, gobgpd's RIB
  * (three paths per prefix with LOCAL_PREF, communities, large communities), withdraw and Cease.
  */
-import { openSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
-import { sh } from '../../../../test-utils/netns.js';
-import { buildDist, buildLab, startNode, tmp, until, type Lab, type NodeSpeaker } from './lab.js';
+import { buildDist, buildLab, startGobgp, startNode, tmp, until, type GoBgp, type Lab, type NodeSpeaker } from './lab.js';
 
 interface GoPath {
   'neighbor-ip': string;
@@ -18,7 +16,7 @@ describeInterop('bgp interop: gobgpd', { root: true, bins: ['gobgpd', 'gobgp', '
   let lab: Lab;
   let dir: string;
   const nodes: NodeSpeaker[] = [];
-  const gobgp = (...args: string[]) => sh('gobgp', ['-u', '127.0.0.1', '-p', '50051', ...args], { ns: lab.rtr });
+  let gobgp: GoBgp['gobgp'];
   const rib = async (fam: 'ipv4' | 'ipv6', prefix: string): Promise<GoPath[]> => {
     const j = JSON.parse((await gobgp('-j', 'global', 'rib', '-a', fam)) || '{}') as Record<string, GoPath[]>;
     return j[prefix] ?? [];
@@ -28,41 +26,7 @@ describeInterop('bgp interop: gobgpd', { root: true, bins: ['gobgpd', 'gobgp', '
     await buildDist();
     lab = await buildLab(3);
     dir = tmp('gobgp');
-    const neighbors = [1, 2, 3]
-      .map(
-        (i) => `
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "10.0.0.1${i}"
-    peer-as = 64512
-  [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
-  [neighbors.transport.config]
-    passive-mode = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-`,
-      )
-      .join('');
-    writeFileSync(
-      join(dir, 'gobgpd.toml'),
-      `[global.config]
-  as = 64512
-  router-id = "10.0.0.1"
-  port = 179
-  local-address-list = ["10.0.0.1", "fd0a::1"]
-${neighbors}`,
-    );
-    const log = openSync(join(dir, 'gobgpd.log'), 'a');
-    lab.topo.spawnIn(lab.rtr, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-t', 'toml', '--api-hosts', '127.0.0.1:50051', '--log-level', 'info'], {
-      stdio: ['ignore', log, log],
-    });
-    await until(async () => (await gobgp('neighbor').catch(() => '')).includes('10.0.0.11'), 30_000, 'gobgpd up');
+    gobgp = (await startGobgp(lab, { nodes: [1, 2, 3], families: ['ipv4', 'ipv6'], dir })).gobgp;
     for (let i = 1; i <= 3; i++) {
       nodes.push(
         startNode(lab, i, {

@@ -1,94 +1,33 @@
 /**
  * Shared lab for the interop suites: a router namespace with a bridge (10.0.0.1/24, fd0a::1/64)
  * and N node namespaces (10.0.0.1K, fd0a::1K) each running one @lbkit/bgp speaker from the built
- * dist (fixtures/node-speaker.mjs). Everything lives in namespaces named by test-utils Topology.
+ * dist (fixtures/node-speaker.mjs). The namespaces, polling and JSON-lines plumbing come from
+ * test-utils/netns-lab.ts.
  */
-import { chmodSync, chownSync, existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { chownSync, openSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
-import { sh, Topology } from '../../../../test-utils/netns.js';
+import { JsonLinesChild, packageLab, sh, until, type JsonEvent, type RouterLab } from '../../../../test-utils/netns-lab.js';
 
-export const repo = fileURLToPath(new URL('../../../../', import.meta.url));
-export const dist = join(repo, 'packages/bgp/dist/index.js');
+export { until };
+
+/**
+ * `repo`, `dist` (packages/bgp/dist/index.js), `buildDist()` (builds it for the fixtures),
+ * `tmp(prefix)` (a temp dir daemons that drop privileges can use) and `buildLab(n = 3)` (the router
+ * namespace with a bridge and `n` dual-stack node namespaces on it).
+ */
+export const { repo, dist, buildDist, tmp, buildLab } = packageLab('bgp', { v6: true, defaultNodes: 3 });
 const fixture = fileURLToPath(new URL('./fixtures/node-speaker.mjs', import.meta.url));
 
-/** Builds packages/bgp so node fixtures can import the dist. */
-export async function buildDist(): Promise<void> {
-  try {
-    await sh('npx', ['tsc', '-b', join(repo, 'packages/bgp')], { timeoutMs: 120_000 });
-  } catch (e) {
-    if (!existsSync(dist)) throw e;
-  }
-}
+/** The namespaces of one suite. */
+export type Lab = RouterLab;
 
-export function tmp(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), `lbk-bgp-${prefix}-`));
-  chmodSync(d, 0o755);
-  return d;
-}
+/** One line printed by a node speaker. */
+export type NodeEvent = JsonEvent;
 
-export interface Lab {
-  topo: Topology;
-  rtr: string;
-  nodes: string[];
-}
-
-export async function buildLab(n = 3): Promise<Lab> {
-  const topo = new Topology('bgp');
-  const rtr = await topo.addNamespace('rtr');
-  await topo.addBridge(rtr, 'br0');
-  await sh('ip', ['addr', 'add', '10.0.0.1/24', 'dev', 'br0'], { ns: rtr });
-  await sh('ip', ['-6', 'addr', 'add', 'fd0a::1/64', 'dev', 'br0', 'nodad'], { ns: rtr });
-  const nodes: string[] = [];
-  for (let i = 1; i <= n; i++) {
-    const ns = await topo.addNamespace(`n${i}`);
-    await topo.connect(ns, 'eth0', rtr, 'br0', [`10.0.0.1${i}/24`, `fd0a::1${i}/64`]);
-    nodes.push(ns);
-  }
-  return { topo, rtr, nodes };
-}
-
-export interface NodeEvent {
-  ev: string;
-  t: number;
-  [k: string]: unknown;
-}
-
-/** A running node speaker. */
-export class NodeSpeaker {
-  events: NodeEvent[] = [];
-  private buf = '';
-  constructor(readonly child: ChildProcess) {
-    child.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        try {
-          this.events.push(JSON.parse(line) as NodeEvent);
-        } catch {
-          /* ignore */
-        }
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => this.events.push({ ev: 'stderr', t: Date.now(), text: d.toString() }));
-  }
-  send(cmd: Record<string, unknown>): void {
-    this.child.stdin!.write(JSON.stringify(cmd) + '\n');
-  }
-  async waitEvent(pred: (e: NodeEvent) => boolean, ms = 30_000, what = 'event'): Promise<NodeEvent> {
-    await until(() => this.events.some(pred), ms, `${what}; events: ${JSON.stringify(this.events.slice(-8))}`);
-    return this.events.find(pred)!;
-  }
-  exited(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    return new Promise((r) => this.child.once('exit', () => r()));
-  }
-}
+/** A running node speaker (fixtures/node-speaker.mjs). */
+export class NodeSpeaker extends JsonLinesChild<NodeEvent> {}
 
 /** Starts one node speaker (AS 64513 unless told) announcing the VIPs with the given attributes. */
 export function startNode(
@@ -131,14 +70,6 @@ export function startNode(
   return new NodeSpeaker(child);
 }
 
-export async function until(fn: () => boolean | Promise<boolean>, ms = 30_000, what = 'condition'): Promise<void> {
-  const t0 = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Gateways of the kernel route for `dst` in namespace `ns` (multipath or single). */
 export async function kernelNexthops(ns: string, dst: string): Promise<string[]> {
   const v6 = dst.includes(':');
@@ -152,6 +83,36 @@ export interface Bird {
   dir: string;
   pid: number;
   birdc: (...args: string[]) => Promise<string>;
+}
+
+/** One passive BGP protocol `n<node>` of {@link birdRouterConf}, towards node `node` (10.0.0.1<node>). */
+export interface BirdPeer {
+  node: number;
+  /** The neighbor AS BIRD expects. */
+  asn: number;
+  /** Hold time, seconds (default 9). */
+  holdTime?: number;
+  /** Keepalive time, seconds (BIRD's default: a third of the hold time). */
+  keepalive?: number;
+  /** Extra protocol lines, e.g. `enable as4 off;`. */
+  extra?: string;
+}
+
+/**
+ * BIRD config for the router (AS 64512, router id 10.0.0.1, everything logged to stderr): one
+ * passive protocol per peer, importing all IPv4 routes and exporting none, error wait 1–5 s.
+ */
+export function birdRouterConf(peers: BirdPeer[]): string {
+  const proto = (p: BirdPeer) => `protocol bgp n${p.node} {
+  local 10.0.0.1 as 64512; neighbor 10.0.0.1${p.node} as ${p.asn};
+${p.extra ? `  ${p.extra}\n` : ''}  passive on; hold time ${p.holdTime ?? 9};${p.keepalive ? ` keepalive time ${p.keepalive};` : ''} error wait time 1, 5;
+  ipv4 { import all; export none; };
+}
+`;
+  return `log stderr all;
+router id 10.0.0.1;
+protocol device { scan time 10; }
+${peers.map(proto).join('')}`;
 }
 
 /** Starts BIRD 2 in `ns` (default the router) with the given config text; waits until it answers. */
@@ -187,4 +148,49 @@ export async function startFrr(lab: Lab, conf: string): Promise<Frr> {
   lab.topo.spawnIn(lab.rtr, '/usr/lib/frr/bgpd', [...common, '-i', join(dir, 'bgpd.pid')], { stdio: ['ignore', log, log] });
   await until(async () => !!(await vtysh('show bgp summary json').catch(() => null))?.ipv4Unicast, 30_000, 'bgpd up');
   return { dir, vtysh };
+}
+
+/** gobgpd in the router namespace; `gobgp(...)` runs its CLI against the gRPC API on 127.0.0.1:50051. */
+export interface GoBgp {
+  dir: string;
+  gobgp: (...args: string[]) => Promise<string>;
+}
+
+/**
+ * Starts gobgpd in the router (AS 64512, router id 10.0.0.1) with one passive iBGP neighbor per node
+ * number in `nodes` (hold 9 s, keepalive 3 s) for the given address families; waits until its API
+ * lists the neighbors. Its config and log are in `dir` (removed by the caller).
+ */
+export async function startGobgp(lab: Lab, o: { nodes: number[]; families: Array<'ipv4' | 'ipv6'>; dir: string }): Promise<GoBgp> {
+  const neighbors = o.nodes
+    .map(
+      (i) => `
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "10.0.0.1${i}"
+    peer-as = 64512
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+  [neighbors.transport.config]
+    passive-mode = true
+${o.families.map((f) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${f}-unicast"\n`).join('')}`,
+    )
+    .join('');
+  const local = ['10.0.0.1', ...(o.families.includes('ipv6') ? ['fd0a::1'] : [])];
+  writeFileSync(
+    join(o.dir, 'gobgpd.toml'),
+    `[global.config]
+  as = 64512
+  router-id = "10.0.0.1"
+  port = 179
+  local-address-list = [${local.map((a) => `"${a}"`).join(', ')}]
+${neighbors}`,
+  );
+  const log = openSync(join(o.dir, 'gobgpd.log'), 'a');
+  lab.topo.spawnIn(lab.rtr, 'gobgpd', ['-f', join(o.dir, 'gobgpd.toml'), '-t', 'toml', '--api-hosts', '127.0.0.1:50051', '--log-level', 'info'], { stdio: ['ignore', log, log] });
+  const gobgp = (...args: string[]) => sh('gobgp', ['-u', '127.0.0.1', '-p', '50051', ...args], { ns: lab.rtr });
+  const first = `10.0.0.1${o.nodes[0]}`;
+  await until(async () => (await gobgp('neighbor').catch(() => '')).includes(first), 30_000, 'gobgpd up');
+  return { dir: o.dir, gobgp };
 }

@@ -5,47 +5,22 @@
  * in `ignored`, not emitted as announced), send no NOTIFICATION and keep the session up. (BIRD cannot
  * be the sender here: it replaces such an announcement by a withdrawal itself.)
  */
-import { rmSync, writeFileSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
-import { sh } from '../../../../test-utils/netns.js';
-import { buildDist, buildLab, type Lab, type NodeSpeaker, startNode, tmp, until } from './lab.js';
+import { buildDist, buildLab, type GoBgp, type Lab, type NodeSpeaker, startGobgp, startNode, tmp, until } from './lab.js';
 
 describeInterop('bgp interop: routes from gobgpd whose NEXT_HOP is our own address', { root: true, bins: ['gobgpd', 'gobgp', 'ip'] }, () => {
   let lab: Lab;
   let dir: string;
   let node: NodeSpeaker;
-  const gobgp = (...args: string[]) => sh('gobgp', ['-u', '127.0.0.1', '-p', '50051', ...args], { ns: lab.rtr });
+  let gobgp: GoBgp['gobgp'];
 
   beforeAll(async () => {
     await buildDist();
     lab = await buildLab(1);
     dir = tmp('gobgp-nh');
-    writeFileSync(
-      join(dir, 'gobgpd.toml'),
-      `[global.config]
-  as = 64512
-  router-id = "10.0.0.1"
-  port = 179
-  local-address-list = ["10.0.0.1"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "10.0.0.11"
-    peer-as = 64512
-  [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
-  [neighbors.transport.config]
-    passive-mode = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`,
-    );
-    const log = openSync(join(dir, 'gobgpd.log'), 'a');
-    lab.topo.spawnIn(lab.rtr, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-t', 'toml', '--api-hosts', '127.0.0.1:50051', '--log-level', 'info'], { stdio: ['ignore', log, log] });
-    await until(async () => (await gobgp('neighbor').catch(() => '')).includes('10.0.0.11'), 30_000, 'gobgpd up');
+    gobgp = (await startGobgp(lab, { nodes: [1], families: ['ipv4'], dir })).gobgp;
     await gobgp('global', 'rib', 'add', '10.60.0.0/24', 'nexthop', '10.0.0.99', '-a', 'ipv4');
     await gobgp('global', 'rib', 'add', '10.60.1.0/24', 'nexthop', '10.0.0.11', '-a', 'ipv4');
     node = startNode(lab, 1, { asn: 64512, peerAsn: 64512, routes: [], peer: { families: ['ipv4'] } });

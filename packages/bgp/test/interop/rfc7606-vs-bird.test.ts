@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
-import { buildDist, buildLab, dist, type Bird, type Lab, NodeSpeaker, startBird, until } from './lab.js';
+import { birdRouterConf, buildDist, buildLab, dist, type Bird, type Lab, NodeSpeaker, startBird, until } from './lab.js';
 
 const rawPeer = fileURLToPath(new URL('./fixtures/raw-peer.mjs', import.meta.url));
 const speakerFixture = fileURLToPath(new URL('./fixtures/node-speaker.mjs', import.meta.url));
@@ -62,18 +62,7 @@ describeInterop('bgp interop: RFC 7606 malformed UPDATEs, BIRD vs @lbkit/bgp', {
   beforeAll(async () => {
     await buildDist();
     lab = await buildLab(1);
-    bird = await startBird(
-      lab,
-      `log stderr all;
-router id 10.0.0.1;
-protocol device { scan time 10; }
-protocol bgp n1 {
-  local 10.0.0.1 as 64512; neighbor 10.0.0.11 as 64513;
-  passive on; hold time 90; error wait time 1, 5;
-  ipv4 { import all; export none; };
-}
-`,
-    );
+    bird = await startBird(lab, birdRouterConf([{ node: 1, asn: 64513, holdTime: 90 }]));
     const cfg = {
       speaker: { asn: 64512, routerId: '10.0.0.1', listen: { port: 1179, address: '10.0.0.1' } },
       peers: [{ address: '10.0.0.11', asn: 64513, passive: true, holdTime: 90 }],

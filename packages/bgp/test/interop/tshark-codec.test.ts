@@ -10,22 +10,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { codec, type Message } from '@lbkit/bgp';
 import { describeInterop } from '../../../../test-utils/env.js';
 import { sh } from '../../../../test-utils/netns.js';
+import { everyCapability } from '../codec/every-capability.js';
 import { readHexDump } from '../codec/pcap.js';
 import { writePcap, type Segment } from './pcap-write.js';
 
 const A = { src: '198.51.100.11', dst: '198.51.100.1', sport: 40001, dport: 179 };
 const OLD = { src: '198.51.100.12', dst: '198.51.100.1', sport: 40002, dport: 179 };
 
-const caps: codec.Capability[] = [
-  { type: 'multiprotocol', afi: 1, safi: 1 },
-  { type: 'multiprotocol', afi: 2, safi: 1 },
-  { type: 'route-refresh' },
-  { type: 'enhanced-route-refresh' },
-  { type: 'extended-message' },
-  { type: 'as4', asn: 4200000001 },
-  { type: 'graceful-restart', restarting: true, notification: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwarding: true }, { afi: 2, safi: 1, forwarding: false }] },
-  { type: 'unknown', code: 73, value: Uint8Array.from([4, ...Buffer.from('node'), 0]) }, // FQDN "node", kept raw by the codec
-];
+const caps = everyCapability;
 const rt = Uint8Array.from([0x00, 0x02, 0xfc, 0x00, 0, 0, 0, 100]); // route target 64512:100 (RFC 4360 §4)
 
 /** The messages, in order, one per segment (frame i + 1). */

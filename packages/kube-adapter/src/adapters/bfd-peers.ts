@@ -5,28 +5,41 @@
  * session leaves Up because the path failed (not because the peer went AdminDown, RFC 5882
  * §3.2), `onDown` is called so the BGP session can be torn down at once.
  *
- * Echo mode is not implemented (sending echo packets needs a packet socket that addresses the
- * router's MAC with our own IP): a profile with `echoMode: true` runs in asynchronous mode only,
- * and this is logged once per profile.
+ * `echoMode: true` turns on the echo function on single-hop IPv4 sessions (as FRR does in MetalLB's
+ * FRR mode): our echo packets every `echoInterval` ms (default 50, FRR's) through an AF_PACKET socket
+ * (@lbkit/afpacket, CAP_NET_RAW), and RequiredMinEchoRx = `echoInterval` so the router sends its own,
+ * which this node's kernel loops back — that needs `net.ipv4.ip_forward=1` (checked, logged once
+ * when off; the echo function then stays off for the router's packets). Multihop and IPv6 sessions
+ * run without echo (logged once per profile), like FRR.
  */
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { BfdManager, type ManagerOptions, type SessionConfig } from '@lbkit/bfd';
 import type { PeerConfig } from '../config.js';
 import { errMsg } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { BFDProfile } from '../types.js';
 
 /** MetalLB's BFDProfile spec as parsed by config.ts. */
-export interface BfdProfileSpec {
-  receiveInterval?: number;
-  transmitInterval?: number;
-  detectMultiplier?: number;
-  echoInterval?: number;
-  echoMode?: boolean;
-  passiveMode?: boolean;
-  minimumTtl?: number;
+export type BfdProfileSpec = NonNullable<BFDProfile['spec']>;
+
+/** MetalLB's (and FRR's) default echo interval, ms. */
+export const DEFAULT_ECHO_INTERVAL = 50;
+
+/** Whether this network namespace forwards IPv4 (needed to loop the router's echo packets). */
+export function ipv4Forwarding(read: () => string = () => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8')): boolean {
+  try {
+    return read().trim() === '1';
+  } catch {
+    return false;
+  }
 }
 
-/** The BFD session settings for one BGP peer and its profile (MetalLB defaults: 300 ms, × 3). */
-export function sessionFor(peer: PeerConfig, profile: BfdProfileSpec): SessionConfig {
+/**
+ * The BFD session settings for one BGP peer and its profile (MetalLB defaults: 300 ms, × 3).
+ * `forwarding`: this node loops the router's echo packets (advertise RequiredMinEchoRx).
+ */
+export function sessionFor(peer: PeerConfig, profile: BfdProfileSpec, forwarding = false): SessionConfig {
   const c: SessionConfig = {
     peer: peer.peerAddress,
     multihop: peer.ebgpMultiHop,
@@ -37,7 +50,16 @@ export function sessionFor(peer: PeerConfig, profile: BfdProfileSpec): SessionCo
   };
   if (peer.sourceAddress) c.local = peer.sourceAddress;
   if (peer.ebgpMultiHop) c.minimumTtl = profile.minimumTtl ?? 254;
+  if (profile.echoMode && echoCapable(peer)) {
+    c.echoInterval = profile.echoInterval ?? DEFAULT_ECHO_INTERVAL;
+    if (forwarding) c.echoReceiveInterval = c.echoInterval;
+  }
   return c;
+}
+
+/** The echo function runs on single-hop IPv4 sessions only. */
+export function echoCapable(peer: PeerConfig): boolean {
+  return !peer.ebgpMultiHop && net.isIPv4(peer.peerAddress);
 }
 
 /** Keeps one BFD session per BGP peer with a profile; reports path failures. */
@@ -56,6 +78,7 @@ export class BfdPeers {
     private readonly onDown: (peerAddress: string, diag: number) => void,
     private readonly log: Logger,
     private readonly opts: ManagerOptions & { remotePort?: number } = {},
+    private readonly forwarding: () => boolean = () => ipv4Forwarding(),
   ) {}
 
   private manager(): BfdManager {
@@ -82,11 +105,17 @@ export class BfdPeers {
         this.log.log('error', 'BGPPeer names a BFDProfile that does not exist; BFD not started for it', { peer: p.name, bfdProfile: p.bfdProfile });
         continue;
       }
+      const forwarding = prof.echoMode ? this.forwarding() : false;
       if (prof.echoMode && !this.warnedEcho.has(p.bfdProfile)) {
-        this.warnedEcho.add(p.bfdProfile);
-        this.log.log('warn', 'BFDProfile echoMode is not supported by the lbkit BGP backend: asynchronous mode only', { bfdProfile: p.bfdProfile });
+        if (!echoCapable(p)) {
+          this.warnedEcho.add(p.bfdProfile);
+          this.log.log('warn', 'BFDProfile echoMode: the echo function runs on single-hop IPv4 sessions only; this peer runs asynchronous mode', { bfdProfile: p.bfdProfile, peer: p.name });
+        } else if (!forwarding) {
+          this.warnedEcho.add(p.bfdProfile);
+          this.log.log('warn', 'BFDProfile echoMode: net.ipv4.ip_forward is 0, so this node cannot loop the router\'s echo packets; only our own echo packets run', { bfdProfile: p.bfdProfile });
+        }
       }
-      const cfg = sessionFor(p, prof);
+      const cfg = sessionFor(p, prof, forwarding);
       if (this.opts.remotePort) cfg.remotePort = this.opts.remotePort;
       want.set(p.peerAddress, cfg);
     }

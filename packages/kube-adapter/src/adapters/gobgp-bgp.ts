@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BgpRoute } from '../bgp-decision.js';
 import type { PeerConfig } from '../config.js';
+import { sessionASNs, unsupportedPeerFields } from '../config/peer-support.js';
 import { errMsg } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { joinHostPort } from '../hostport.js';
@@ -27,10 +28,40 @@ export interface GobgpOptions {
   /** Router ID when the peers do not set one (default: first local IPv4 address). */
   routerID?: string;
   log?: Logger;
+  /** Namespace of the BGPPeers (names them in messages; default metallb-system). */
+  namespace?: string;
 }
 
 function tomlString(s: string): string {
   return JSON.stringify(s);
+}
+
+/**
+ * gobgpd's TOML for the sessions: the global AS is the first session's myASN, a session whose
+ * own AS differs (`spec.localASN`, or another myASN) gets `local-as`; the peer's AS (`dynamicASN:
+ * internal` = myASN), timers, `connectTime` as `connect-retry` (default 1 s), `enableGracefulRestart`
+ * as the graceful-restart capability (120 s, per address family), password, source address, multihop.
+ */
+export function gobgpConfig(sessions: PeerConfig[], routerID: string): string {
+  const asn = sessions[0]?.myASN ?? 0;
+  const lines = ['[global.config]', `  as = ${asn}`, `  router-id = ${tomlString(routerID)}`, '  port = -1', ''];
+  for (const s of sessions) {
+    const as = sessionASNs(s);
+    lines.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = ${tomlString(s.peerAddress)}`, `    peer-as = ${as.peer}`);
+    if (as.local !== asn) lines.push(`    local-as = ${as.local}`);
+    if (s.password) lines.push(`    auth-password = ${tomlString(s.password)}`);
+    lines.push('  [neighbors.timers.config]', `    hold-time = ${s.holdTime}`, `    keepalive-interval = ${Math.max(1, s.keepaliveTime)}`, `    connect-retry = ${s.connectTime ?? 1}`);
+    lines.push('  [neighbors.transport.config]', `    remote-port = ${s.peerPort}`);
+    if (s.sourceAddress) lines.push(`    local-address = ${tomlString(s.sourceAddress)}`);
+    if (s.ebgpMultiHop) lines.push('  [neighbors.ebgp-multihop.config]', '    enabled = true', '    multihop-ttl = 255');
+    if (s.enableGracefulRestart) lines.push('  [neighbors.graceful-restart.config]', '    enabled = true', '    restart-time = 120');
+    for (const afi of ['ipv4-unicast', 'ipv6-unicast']) {
+      lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "${afi}"`);
+      if (s.enableGracefulRestart) lines.push('    [neighbors.afi-safis.mp-graceful-restart.config]', '      enabled = true');
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
 }
 
 /** GoBGP-backed BGP announcer. */
@@ -46,6 +77,8 @@ export class GobgpBgpAnnouncer implements BgpAnnouncer {
   private readonly port: number;
   private readonly log: Logger;
   private poll: NodeJS.Timeout | undefined;
+  /** Unsupported-field messages already logged. */
+  private reported = new Set<string>();
 
   /** @param opts node name, API port */
   constructor(private readonly opts: GobgpOptions) {
@@ -74,22 +107,9 @@ export class GobgpBgpAnnouncer implements BgpAnnouncer {
     this.installed.clear();
     if (sessions.length === 0) return;
     const rid = await this.routerID(sessions);
-    const asn = sessions[0]!.myASN;
-    const lines = ['[global.config]', `  as = ${asn}`, `  router-id = ${tomlString(rid)}`, '  port = -1', ''];
-    for (const s of sessions) {
-      lines.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = ${tomlString(s.peerAddress)}`, `    peer-as = ${s.peerASN}`);
-      if (s.myASN !== asn) lines.push(`    local-as = ${s.myASN}`);
-      if (s.password) lines.push(`    auth-password = ${tomlString(s.password)}`);
-      lines.push('  [neighbors.timers.config]', `    hold-time = ${s.holdTime}`, `    keepalive-interval = ${Math.max(1, s.keepaliveTime)}`, '    connect-retry = 1');
-      lines.push('  [neighbors.transport.config]', `    remote-port = ${s.peerPort}`);
-      if (s.sourceAddress) lines.push(`    local-address = ${tomlString(s.sourceAddress)}`);
-      if (s.ebgpMultiHop) lines.push('  [neighbors.ebgp-multihop.config]', '    enabled = true', '    multihop-ttl = 255');
-      lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', '      afi-safi-name = "ipv4-unicast"');
-      lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', '      afi-safi-name = "ipv6-unicast"', '');
-    }
     this.dir ??= mkdtempSync(join(tmpdir(), 'lbkit-gobgp-'));
     const file = join(this.dir, 'gobgpd.toml');
-    writeFileSync(file, lines.join('\n'));
+    writeFileSync(file, gobgpConfig(sessions, rid));
     this.child = spawn('gobgpd', ['-f', file, '-t', 'toml', '--api-hosts', `127.0.0.1:${this.port}`, '--log-level', 'warn', '--pprof-disable'], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr?.on('data', (d: Buffer) => this.log.log('debug', 'gobgpd', { out: d.toString().trim() }));
     this.child.on('exit', (code) => this.log.log('info', 'gobgpd exited', { code }));
@@ -127,7 +147,14 @@ export class GobgpBgpAnnouncer implements BgpAnnouncer {
   }
 
   /** @inheritdoc */
-  async update(sessions: PeerConfig[], routesByPeer: Map<string, BgpRoute[]>): Promise<void> {
+  async update(allSessions: PeerConfig[], routesByPeer: Map<string, BgpRoute[]>): Promise<void> {
+    // peers with fields gobgpd cannot honour here (spec.vrf, dynamicASN external) are left out, said once
+    const sessions = allSessions.filter((s) => {
+      const bad = unsupportedPeerFields(s, this.opts.namespace ?? 'metallb-system');
+      for (const b of bad) if (!this.reported.has(b.message)) this.log.log('error', 'BGP peer not configured', { peer: s.name, field: b.field, err: b.message });
+      return bad.length === 0;
+    });
+    this.reported = new Set(allSessions.flatMap((s) => unsupportedPeerFields(s, this.opts.namespace ?? 'metallb-system').map((b) => b.message)));
     const key = JSON.stringify(sessions.map((s) => ({ ...s, name: '' })));
     this.names = new Map(sessions.map((s) => [s.peerAddress, s.name]));
     this.hostPorts = new Map(sessions.map((s) => [s.peerAddress, joinHostPort(s.peerAddress, s.peerPort)]));

@@ -18,7 +18,7 @@ export type L2Backend = 'lbkit' | 'kernel';
 export type MembershipBackend = 'lbkit' | 'serf';
 
 /** Creates the L2 announcer (default backend `lbkit`). */
-export async function createL2Announcer(o: { interfaces: string[]; log?: Logger; backend?: L2Backend; onGratuitous?: (ip: string) => void; onReply?: (ip: string) => void; drainMs?: number }): Promise<L2Announcer> {
+export async function createL2Announcer(o: { interfaces: string[]; log?: Logger; backend?: L2Backend; onGratuitous?: (ip: string) => void; onReply?: (ip: string, count?: number) => void; drainMs?: number }): Promise<L2Announcer> {
   const backend = o.backend ?? 'lbkit';
   if (backend === 'kernel' && !(await onPath('arping'))) o.log?.log('warn', 'kernel L2 backend: arping not found, no gratuitous ARP will be sent');
   if (backend === 'kernel') return new KernelL2Announcer({ interfaces: o.interfaces, log: o.log ?? nullLogger, onGratuitous: o.onGratuitous });

@@ -18,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { BgpSpeaker, type PeerOptions } from '@lbkit/bgp';
 import type { BgpRoute } from '../bgp-decision.js';
 import type { PeerConfig } from '../config.js';
+import { sessionASNs, unsupportedPeerFields } from '../config/peer-support.js';
 import { errMsg } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import type { BgpAnnouncer } from '../speaker.js';
@@ -39,6 +40,8 @@ export interface LbkitBgpOptions {
   log?: Logger;
   /** RFC 8326 drain time before a planned withdrawal, ms (default 0: withdraw at once). */
   gracefulShutdownMs?: number;
+  /** Namespace of the BGPPeers (names them in messages; default metallb-system). */
+  namespace?: string;
   /** BFD ports to listen on and the peers' port (tests on loopback only; default 3784/4784). */
   bfdPorts?: { singleHop?: number; multihop?: number; remote?: number };
 }
@@ -64,6 +67,26 @@ function localIPv4(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The @lbkit/bgp options of one BGPPeer session: address, port, the peer's AS (`dynamicASN:
+ * internal` = ours), timers, `connectTime` (FRR `timers connect`: the ConnectRetry timer and the
+ * delay between attempts), `enableGracefulRestart` (the RFC 4724 capability, 120 s restart time as
+ * FRR's default), source address, router ID, TCP-MD5 password and eBGP multihop.
+ */
+export function lbkitPeerOptions(s: PeerConfig): PeerOptions {
+  const po: PeerOptions = { address: s.peerAddress, asn: sessionASNs(s).peer, port: s.peerPort, holdTime: s.holdTime, keepalive: s.keepaliveTime, families: ['ipv4', 'ipv6'] };
+  if (s.connectTime !== undefined) {
+    po.connectRetry = s.connectTime;
+    po.backoff = { initialMs: s.connectTime * 1000, maxMs: s.connectTime * 1000 };
+  }
+  if (s.enableGracefulRestart) po.gracefulRestart = { restartTime: 120 };
+  if (s.sourceAddress) po.sourceAddress = s.sourceAddress;
+  if (s.routerID) po.routerId = s.routerID;
+  if (s.password) po.password = s.password;
+  if (s.ebgpMultiHop) po.ebgpMultihop = 255;
+  return po;
 }
 
 /** The @lbkit/bgp-backed announcer. */
@@ -108,14 +131,37 @@ export class LbkitBgpAnnouncer implements BgpAnnouncer {
     return g;
   }
 
+  /** Unsupported-field messages already logged (logged once per peer and problem). */
+  private reported = new Set<string>();
+
+  /** Drops (and logs once) the peers whose fields no lbkit backend supports (spec.vrf, dynamicASN external). */
+  private supported(sessions: PeerConfig[]): PeerConfig[] {
+    const now = new Set<string>();
+    const ok = sessions.filter((s) => {
+      const bad = unsupportedPeerFields(s, this.opts.namespace ?? 'metallb-system');
+      for (const b of bad) {
+        now.add(b.message);
+        if (!this.reported.has(b.message)) this.log.log('error', 'BGP peer not configured', { peer: s.name, field: b.field, err: b.message });
+      }
+      return bad.length === 0;
+    });
+    this.reported = now;
+    return ok;
+  }
+
   /** @inheritdoc */
-  async update(sessions: PeerConfig[], routesByPeer: Map<string, BgpRoute[]>, bfdProfiles?: ReadonlyMap<string, Record<string, unknown>>): Promise<void> {
+  async update(allSessions: PeerConfig[], routesByPeer: Map<string, BgpRoute[]>, bfdProfiles?: ReadonlyMap<string, Record<string, unknown>>): Promise<void> {
     if (this.closing) return;
+    const sessions = this.supported(allSessions);
     this.names = new Map(sessions.map((s) => [s.peerAddress, s.name]));
     this.bfd.update(sessions, bfdProfiles);
     this.wanted = new Map(sessions.map((s) => [s.peerAddress, { hostPort: joinHostPort(s.peerAddress, s.peerPort), pending: new Set((routesByPeer.get(s.name) ?? []).map((r) => r.prefix)).size }]));
     const byAsn = new Map<number, PeerConfig[]>();
-    for (const s of sessions) byAsn.set(s.myASN, [...(byAsn.get(s.myASN) ?? []), s]);
+    // one speaker per local AS: spec.localASN replaces spec.myASN on its session (FRR `local-as … no-prepend replace-as`)
+    for (const s of sessions) {
+      const asn = sessionASNs(s).local;
+      byAsn.set(asn, [...(byAsn.get(asn) ?? []), s]);
+    }
     // groups whose ASN is gone: stop them
     for (const [asn, g] of [...this.groups]) {
       if (byAsn.has(asn)) continue;
@@ -140,11 +186,7 @@ export class LbkitBgpAnnouncer implements BgpAnnouncer {
       }
       for (const s of list) {
         if (g.peers.has(s.name)) continue;
-        const po: PeerOptions = { address: s.peerAddress, asn: s.peerASN, port: s.peerPort, holdTime: s.holdTime, keepalive: s.keepaliveTime, families: ['ipv4', 'ipv6'] };
-        if (s.sourceAddress) po.sourceAddress = s.sourceAddress;
-        if (s.routerID) po.routerId = s.routerID;
-        if (s.password) po.password = s.password;
-        if (s.ebgpMultiHop) po.ebgpMultihop = 255;
+        const po = lbkitPeerOptions(s);
         try {
           g.speaker.addPeer(po);
           g.peers.set(s.name, { address: s.peerAddress, sig: JSON.stringify(s) });

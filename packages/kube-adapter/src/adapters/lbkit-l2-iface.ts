@@ -32,8 +32,8 @@ export interface L2InterfaceOptions {
   log: Logger;
   /** Called for every gratuitous ARP / unsolicited NA sent. */
   onGratuitous?: (ip: string) => void;
-  /** Called for every ARP request for an owned IPv4 VIP that was answered (metrics). */
-  onReply?: (ip: string) => void;
+  /** Called for every ARP request / NS for an owned VIP that was answered (metrics). */
+  onReply?: (ip: string, count?: number) => void;
   /** Socket factories and interface reader (tests). */
   transports?: L2Transports;
   /** Interface poll period in ms (default 500; 0 disables link/re-creation handling). */
@@ -97,9 +97,7 @@ export class L2Interface {
     s.on('garp', (ip) => this.opts.onGratuitous?.(ip));
     s.on('reply', (ip) => this.opts.onReply?.(ip));
     // native fast path: per-VIP counts, reported once a second instead of a JavaScript call per reply
-    s.on('replies', (ip, n) => {
-      for (let i = 0; i < n; i++) this.opts.onReply?.(ip);
-    });
+    s.on('replies', (ip, n) => this.opts.onReply?.(ip, n));
     s.on('down', () => log.log('warn', 'interface down, announcements paused', at));
     s.on('removed', () => log.log('warn', 'interface deleted, ARP socket closed', { ...at, ips: s.addresses() }));
     s.on('reopened', (mac) => log.log('info', 'interface re-created, ARP socket reopened', { ...at, mac, ips: s.addresses() }));
@@ -129,6 +127,9 @@ export class L2Interface {
     });
     s.on('error', (e) => log.log('warn', 'NDP error', { ...at, err: errMsg(e) }));
     s.on('na', (ip) => this.opts.onGratuitous?.(ip));
+    s.on('reply', (ip) => this.opts.onReply?.(ip));
+    // native fast path: per-VIP counts, reported once a second (as for ARP)
+    s.on('replies', (ip, n) => this.opts.onReply?.(ip, n));
     s.on('down', () => {
       this.rememberNdpError(); // before a deletion or re-creation replaces the inner responder
       log.log('warn', 'interface down, announcements paused', at);

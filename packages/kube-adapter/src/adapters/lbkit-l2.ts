@@ -25,8 +25,8 @@ export interface LbkitL2Options {
   log?: Logger;
   /** Called per gratuitous ARP / unsolicited NA sent (metrics). */
   onGratuitous?: (ip: string) => void;
-  /** Called for every ARP request for an owned IPv4 VIP that was answered (metrics; NDP has no per-IP hook yet). */
-  onReply?: (ip: string) => void;
+  /** Called for every ARP request / neighbour solicitation for an owned VIP that was answered (metrics). */
+  onReply?: (ip: string, count?: number) => void;
   /** Lists the eligible interfaces (default {@link eligibleInterfaces}: up, ARP-capable, not enslaved). */
   listInterfaces?: () => string[];
   /** Socket factories and interface reader (tests); default AF_PACKET and /sys/class/net. */

@@ -213,6 +213,11 @@ export class LbkitMembership implements Membership {
     } catch (e) {
       throw new Error(`lbkit membership: cannot bind UDP+TCP ${this.opts.bind}: ${errMsg(e)}`);
     }
+    if (this.stopped) {
+      // close() ran while this engine was starting (a restart after a crash): it must not outlive us
+      await engine.close().catch(() => {});
+      throw new Error('lbkit membership: closed while the engine was starting');
+    }
     this.engine = engine;
     this.address = engine.address;
     const changed = (what: string) => (m: Member) => {
@@ -247,6 +252,7 @@ export class LbkitMembership implements Membership {
     try {
       await this.open();
     } catch (e) {
+      if (this.stopped) return;
       this.log.log('error', 'memberlist restart failed; retrying', { err: errMsg(e) });
       this.restart = setTimeout(() => void this.reopen(), 1000);
       this.restart.unref();

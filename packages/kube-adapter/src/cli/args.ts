@@ -29,7 +29,10 @@ export interface LbkitdArgs {
   metricsHost: string;
   namespace: string;
   lbClass?: string;
+  /** `--drain-ms`: planned-shutdown drain (L2 unicast-only answers + BGP graceful shutdown), see USAGE. */
   drainMs: number;
+  /** `--l2-drain-ms`: L2 drain window after ownership moved to another node (unset = the backend's default, 180000). */
+  l2DrainMs?: number;
   /** `--l2-startup-grace-ms`: longest L2 startup hold while memberlist has not joined (0 = off). */
   l2StartupGraceMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -76,9 +79,18 @@ Options:
   --metrics-host HOST              metrics listen address (default 0.0.0.0)
   --namespace NS                   namespace of metallb.io objects (default metallb-system)
   --lb-class NAME                  only handle services with this loadBalancerClass
-  --drain-ms N                     L2 drain window after a planned hand-over (default 0)
+  --drain-ms N                     planned shutdown (SIGTERM): after leaving memberlist, keep the L2 VIPs in
+                                   drain mode (unicast ARP/NS from stale clients answered, no GARP, no
+                                   broadcast answers) and the BGP routes with GRACEFUL_SHUTDOWN (RFC 8326)
+                                   for N ms before withdrawing; also the BGP withdrawal delay of an excluded
+                                   node (default 0 = withdraw at once)
+  --l2-drain-ms N                  L2 drain window when a VIP's ownership moves to another node (lost
+                                   election): unicast requests only, no GARP (lbkit L2 backend; default
+                                   180000, 0 = off). A VIP no longer in use (service deleted, not a
+                                   LoadBalancer, IP changed) is always withdrawn at once
   --l2-startup-grace-ms N          with memberlist: hold L2 announcements (not BGP, not withdrawals) after
-                                   start until another member is joined, at most N ms (default 5000, 0 = off)
+                                   start until every Node's speaker joined (or the membership stayed unchanged
+                                   1 s after a first join), at most N ms (default 5000, 0 = off)
   --state-file PATH                write the node's view (assignments, announcements) as JSON
   --l2-backend auto|lbkit|kernel   lbkit: @lbkit/arp+ndp responders; kernel: VIP on the NIC + arping
   --membership-backend auto|lbkit|serf   lbkit: @lbkit/memberlist; serf: Debian serf agent
@@ -116,6 +128,7 @@ const OPTIONS = {
   namespace: { type: 'string' },
   'lb-class': { type: 'string' },
   'drain-ms': { type: 'string' },
+  'l2-drain-ms': { type: 'string' },
   'l2-startup-grace-ms': { type: 'string' },
   'state-file': { type: 'string' },
   'l2-backend': { type: 'string' },
@@ -208,6 +221,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   if (v.kubeconfig !== undefined) a.kubeconfig = v.kubeconfig;
   if (v['lb-class'] !== undefined) a.lbClass = v['lb-class'];
   if (v['state-file'] !== undefined) a.stateFile = v['state-file'];
+  if (v['l2-drain-ms'] !== undefined) a.l2DrainMs = int(v['l2-drain-ms'], '--l2-drain-ms', 0, 3_600_000);
   // memberlist: flags first, then MetalLB's environment variables
   if (v['memberlist-bind'] !== undefined) a.memberlistBind = normalizeHostPort(v['memberlist-bind'], '--memberlist-bind');
   else if (env.METALLB_ML_BIND_ADDR) a.memberlistBind = normalizeHostPort(joinHostPort(env.METALLB_ML_BIND_ADDR, env.METALLB_ML_BIND_PORT || '7946'), '$METALLB_ML_BIND_ADDR/$METALLB_ML_BIND_PORT');

@@ -5,13 +5,11 @@
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import { DEFAULT_WEBHOOK_CERT_DIR, loadMemberlistSecret, parseArgs, USAGE, UsageError, type LbkitdArgs } from './args.js';
-import { KubeConfigError, loadKubeConfig } from './kubeconfig.js';
 import { lbkitVersion } from './version.js';
 import { Daemon } from '../daemon.js';
 import { errMsg } from '../errors.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { metallbMetrics, recordBgpSessions, Registry, serveMetrics } from '../metrics.js';
-import { KubeSource } from '../source/kube.js';
 import { YamlFileSource } from '../source/yaml.js';
 import type { ObjectSource } from '../source/source.js';
 import { availableBackends, createAllocator, createBgpAnnouncer, createL2Announcer, createMembership } from '../adapters/index.js';
@@ -65,6 +63,9 @@ export async function main(argv: string[]): Promise<number> {
       onEvent: (e) => log.log(e.type === 'Warning' ? 'warn' : 'info', 'event', { ...e }),
     });
   } else {
+    // loaded only here: @kubernetes/client-node costs about 1 s of start-up CPU a YAML-file run does not need
+    const { KubeConfigError, loadKubeConfig } = await import('./kubeconfig.js');
+    const { KubeSource } = await import('../source/kube.js');
     let kc;
     try {
       kc = loadKubeConfig(args.kubeconfig);
@@ -89,10 +90,11 @@ export async function main(argv: string[]): Promise<number> {
     const mlBackend = args.membershipBackend === 'auto' ? (have.membership ? 'lbkit' : 'serf') : args.membershipBackend;
     const bgpBackend = args.bgpBackend === 'auto' ? (have.bgp ? 'lbkit' : 'gobgp') : args.bgpBackend;
     log.log('info', 'speaker backends', { l2: l2Backend, membership: args.memberlistBind ? mlBackend : 'disabled', bgp: bgpBackend });
-    l2 = await createL2Announcer({ interfaces: args.interfaces, log: log.child({ component: 'l2' }), backend: l2Backend, onGratuitous: (ip) => metrics.gratuitousSent.inc({ ip }),
-      onReply: (ip) => {
-        metrics.l2RequestsReceived.inc({ ip });
-        metrics.l2ResponsesSent.inc({ ip });
+    l2 = await createL2Announcer({ interfaces: args.interfaces, log: log.child({ component: 'l2' }), backend: l2Backend, ...(args.l2DrainMs !== undefined ? { drainMs: args.l2DrainMs } : {}), onGratuitous: (ip) => metrics.gratuitousSent.inc({ ip }),
+      // ARP and NDP alike (the native responders report per-VIP counts once a second)
+      onReply: (ip, n = 1) => {
+        metrics.l2RequestsReceived.inc({ ip }, n);
+        metrics.l2ResponsesSent.inc({ ip }, n);
       },
     });
     try {

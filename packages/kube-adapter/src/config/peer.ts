@@ -3,6 +3,7 @@
  * MetalLB's `peerFromCR`, the CRD's validation (ranges, CEL rules on connectTime) and the
  * password Secret lookup (`passwordFromSecretForPeer`).
  */
+import { createHash } from 'node:crypto';
 import { parseDuration } from '../duration.js';
 import { parseIP } from '../ip.js';
 import { matchAny } from '../labels.js';
@@ -35,6 +36,16 @@ export function secretPassword(s: Secret): string | undefined {
   const d = s.data?.password;
   if (typeof d !== 'string') return undefined;
   return Buffer.from(d, 'base64').toString('utf8');
+}
+
+/**
+ * A digest of what `parseConfig` reads from Secrets (name, type, password), so a configuration
+ * signature notices a changed password without holding it in clear text.
+ */
+export function secretsDigest(secrets: readonly Secret[]): string {
+  const h = createHash('sha256');
+  for (const s of secrets) h.update(JSON.stringify([s.metadata?.namespace ?? '', s.metadata?.name ?? '', s.type ?? '', secretPassword(s) ?? null]));
+  return h.digest('hex');
 }
 
 function durationField(c: Ctx, v: unknown, field: string): number | undefined {
@@ -124,7 +135,7 @@ function parsePeer(c: Ctx, o: BGPPeer, name: string, opts: PeerParseOptions): Pe
       if (password !== undefined) err(c, 'spec.passwordSecret', `can not have both password and secret ref set in peer config "${opts.namespace}"/"${name}"`);
       const sec = opts.secrets.find((x) => x.metadata?.name === ps.name && (x.metadata?.namespace ?? opts.namespace) === opts.namespace);
       if (!sec) {
-        if (!opts.lenientReferences) err(c, 'spec.passwordSecret.name', `secret ref not found for peer config "${opts.namespace}"/"${name}": no Secret ${JSON.stringify(ps.name)} in namespace ${opts.namespace}`);
+        if (!opts.lenientReferences) err(c, 'spec.passwordSecret.name', `secret ref not found for peer config "${opts.namespace}"/"${name}": no Secret ${JSON.stringify(ps.name)} of type ${BASIC_AUTH} in namespace ${opts.namespace}`);
       } else if (sec.type !== BASIC_AUTH) {
         err(c, 'spec.passwordSecret.name', `secret type mismatch on "${keyOf(sec)}", type "${BASIC_AUTH}" is expected`);
       } else {

@@ -14,7 +14,7 @@ import type { Config } from '../config.js';
 import { Controller } from '../controller.js';
 import type { EventRecorder, StatusWriter } from '../events.js';
 import { errMsg } from '../errors.js';
-import { httpCode, shortErr } from '../informer/reflector.js';
+import { httpCode, shortErr } from '../informer/http-error.js';
 import { nullLogger, type Logger } from '../log.js';
 import type { MetallbMetrics } from '../metrics.js';
 import { runQueue, WorkQueue } from '../queue/workqueue.js';
@@ -41,21 +41,49 @@ export interface ControllerLoopOptions {
   retryMaxMs?: number;
 }
 
+/**
+ * A status write not yet confirmed by the watch: only what converge changes (the load-balancer
+ * status and the pool annotation), not a copy of the Service; the object written is the cached one
+ * with these overlaid ({@link ControllerLoop.effective}).
+ */
 interface Desired {
-  svc: Service;
+  lb: LoadBalancerStatus;
+  /** `ip-allocated-from-pool`, '' = none. */
+  pool: string;
   sent: boolean;
 }
 
+type LoadBalancerStatus = NonNullable<NonNullable<Service['status']>['loadBalancer']>;
+
+function lbSig(lb: LoadBalancerStatus | undefined): string {
+  return JSON.stringify((lb?.ingress ?? []).map((i) => i?.ip ?? ''));
+}
+
 function ingressSig(s: Service | undefined): string {
-  return JSON.stringify((s?.status?.loadBalancer?.ingress ?? []).map((i) => i?.ip ?? ''));
+  return lbSig(s?.status?.loadBalancer);
 }
 
 function poolAnn(s: Service | undefined): string {
   return s?.metadata?.annotations?.[ANN_ALLOCATED_FROM_POOL] ?? '';
 }
 
-function matches(cur: Service | undefined, d: Service): boolean {
-  return !!cur && ingressSig(cur) === ingressSig(d) && poolAnn(cur) === poolAnn(d);
+/** The ingress IPs and pool annotation converge sees: the pending write's when there is one. */
+function effectiveSig(s: Service, d: Desired | undefined): string {
+  return d ? `${lbSig(d.lb)}\u0000${d.pool}` : `${ingressSig(s)}\u0000${poolAnn(s)}`;
+}
+
+/** What converge reads apart from the ingress IPs and our pool annotation. */
+function inputsSig(s: Service): string {
+  let ann = s.metadata?.annotations;
+  if (ann && ANN_ALLOCATED_FROM_POOL in ann) {
+    ann = { ...ann };
+    delete ann[ANN_ALLOCATED_FROM_POOL];
+  }
+  return JSON.stringify([s.spec ?? null, s.metadata?.labels ?? null, ann ?? null]);
+}
+
+function matches(cur: Service | undefined, d: Desired): boolean {
+  return !!cur && ingressSig(cur) === lbSig(d.lb) && poolAnn(cur) === d.pool;
 }
 
 /** The controller loop. */
@@ -71,7 +99,7 @@ export class ControllerLoop {
   private started = false;
   private workers: Promise<void>[] = [];
   /** Counters for benches, metrics and health. */
-  readonly stats = { processed: 0, writes: 0, writeErrors: 0, reprocessAll: 0 };
+  readonly stats = { processed: 0, writes: 0, writeErrors: 0, reprocessAll: 0, skipped: 0 };
   /** Last write error (cleared by the next successful write). */
   lastWriteError: string | undefined;
   /** Called after keys were processed (metrics, pool status, state file); debounce on your side. */
@@ -117,14 +145,24 @@ export class ControllerLoop {
     if (this.started) this.enqueueAll();
   }
 
-  /** A Service changed (or was deleted) in the cache. */
-  serviceChanged(key: string, svc: Service | undefined): void {
+  /**
+   * A Service changed (or was deleted) in the cache. With `old` (the previous cached object), a
+   * change that touches nothing converge reads (our own status or pool annotation coming back, a
+   * resourceVersion bump) does not queue the key again: the result would be the same.
+   */
+  serviceChanged(key: string, svc: Service | undefined, old?: Service): void {
     const d = this.desired.get(key);
-    if (d && (!svc || matches(svc, d.svc))) this.desired.delete(key);
+    const before = old && svc ? effectiveSig(old, d) : undefined;
+    if (d && (!svc || matches(svc, d))) this.desired.delete(key);
     // written, but the watch shows other ingress IPs: someone else wrote after us, the server wins
     // (the pool annotation may follow the status a little later: that alone keeps the overlay)
-    else if (d && d.sent && ingressSig(svc) !== ingressSig(d.svc)) this.desired.delete(key);
-    if (this.started) this.queue.add(key);
+    else if (d && d.sent && ingressSig(svc) !== lbSig(d.lb)) this.desired.delete(key);
+    if (!this.started) return;
+    if (before !== undefined && before === effectiveSig(svc!, this.desired.get(key)) && inputsSig(old!) === inputsSig(svc!)) {
+      this.stats.skipped++;
+      return;
+    }
+    this.queue.add(key);
   }
 
   /** Queues every key, those holding ingress IPs (cached or about to be written) first. */
@@ -149,10 +187,9 @@ export class ControllerLoop {
     const d = this.desired.get(key);
     if (!svc || !d) return svc;
     const ann = { ...(svc.metadata?.annotations ?? {}) };
-    const pool = poolAnn(d.svc);
-    if (pool) ann[ANN_ALLOCATED_FROM_POOL] = pool;
+    if (d.pool) ann[ANN_ALLOCATED_FROM_POOL] = d.pool;
     else delete ann[ANN_ALLOCATED_FROM_POOL];
-    return { ...svc, metadata: { ...svc.metadata, annotations: ann }, status: { ...(svc.status ?? {}), loadBalancer: structuredClone(d.svc.status?.loadBalancer ?? {}) } };
+    return { ...svc, metadata: { ...svc.metadata, annotations: ann }, status: { ...(svc.status ?? {}), loadBalancer: structuredClone(d.lb) } };
   }
 
   private process(key: string): void {
@@ -178,9 +215,10 @@ export class ControllerLoop {
     else this.pending.delete(key);
     if (res.update) {
       const cur = this.opts.getService(key);
-      if (matches(cur, res.update)) this.desired.delete(key);
+      const want: Desired = { lb: res.update.status?.loadBalancer ?? {}, pool: poolAnn(res.update), sent: false };
+      if (matches(cur, want)) this.desired.delete(key);
       else {
-        this.desired.set(key, { svc: res.update, sent: false });
+        this.desired.set(key, want);
         this.writes.forget(key);
         this.writes.add(key);
       }
@@ -203,12 +241,12 @@ export class ControllerLoop {
       this.desired.delete(key);
       return;
     }
-    if (matches(cur, d.svc)) {
+    if (matches(cur, d)) {
       this.desired.delete(key);
       return;
     }
     try {
-      await this.opts.statusWriter.updateServiceStatus(d.svc);
+      await this.opts.statusWriter.updateServiceStatus(this.effective(key)!);
     } catch (e) {
       if (httpCode(e) === 404) {
         // deleted meanwhile: the watch delivers the deletion
@@ -225,6 +263,6 @@ export class ControllerLoop {
     this.stats.writes++;
     this.lastWriteError = undefined;
     if (this.desired.get(key) === d) d.sent = true;
-    this.log.log('info', 'service updated', { service: key, ingress: (d.svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip), pool: poolAnn(d.svc) || undefined });
+    this.log.log('info', 'service updated', { service: key, ingress: (d.lb.ingress ?? []).map((i) => i.ip), pool: d.pool || undefined });
   }
 }

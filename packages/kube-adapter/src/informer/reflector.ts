@@ -14,6 +14,7 @@ import { errMsg } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import type { KubeObject } from '../types.js';
 import { KeyBackoff } from '../queue/backoff.js';
+import { leanTransform, transformKindOf, type ObjectTransform } from './transform.js';
 
 /** A watch event type as delivered to the handler. */
 export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -33,13 +34,23 @@ export interface ReflectorOptions {
   list: (cont?: string) => Promise<ListResult>;
   /** A 403/404 counts as synced-and-empty (logged once, retried in the background). */
   optional?: boolean;
+  /**
+   * Applied to every listed or watched object before it is stored (client-go's TransformFunc);
+   * default {@link leanTransform} for the collection's kind, `null` stores objects as decoded.
+   */
+  transform?: ObjectTransform | null;
   /** Called for each change of the store. */
   onEvent: (type: ObjectEventType, obj: KubeObject, old: KubeObject | undefined) => void;
   /** Minimum server-side watch timeout in s (default 300; each watch uses a random value in [t, 2t]). */
   watchTimeoutSec?: number;
   /** Abort a watch that delivers no line for this long (default 90 000 ms; 0 = off). */
   stallMs?: number;
-  /** Periodic re-list in ms (default 600 000; 0 = off). */
+  /**
+   * Periodic re-list in ms (default 3 600 000, each period jittered by up to +10 %; 0 = off). The
+   * watch (with its timeouts, stall detection and 410 handling) keeps the store current; the
+   * re-list only repairs what a buggy server or proxy might have lost, and at 50k objects it is the
+   * most expensive thing an idle controller does, so it is rare (controller-runtime's is 10 h).
+   */
   resyncMs?: number;
   /** Backoff of failed list/watch calls. */
   backoffBaseMs?: number;
@@ -48,25 +59,8 @@ export interface ReflectorOptions {
   log?: Logger;
 }
 
-/** HTTP status of a client-node error (ApiException.code, Watch's statusCode), or undefined. */
-export function httpCode(e: unknown): number | undefined {
-  if (!e || typeof e !== 'object') return undefined;
-  const o = e as { code?: unknown; statusCode?: unknown };
-  if (typeof o.code === 'number') return o.code;
-  if (typeof o.statusCode === 'number') return o.statusCode;
-  return undefined;
-}
-
-/** A short error text: `HTTP 403` for API errors (client-node's messages embed whole headers). */
-export function shortErr(e: unknown): string {
-  const c = httpCode(e);
-  if (c !== undefined) {
-    const body = (e as { body?: unknown }).body;
-    const msg = body && typeof body === 'object' ? (body as { message?: unknown }).message : typeof body === 'string' ? body : undefined;
-    return `HTTP ${c}${typeof msg === 'string' && msg ? `: ${msg.slice(0, 200)}` : ''}`;
-  }
-  return errMsg(e).split('\n')[0]!.slice(0, 300);
-}
+import { httpCode, shortErr } from './http-error.js';
+export { httpCode, shortErr };
 
 function keyOfObj(o: KubeObject): string {
   const m = o.metadata;
@@ -86,6 +80,7 @@ export class Reflector {
   private readonly backoff: KeyBackoff<string>;
   private readonly log: Logger;
   private readonly watcher: Watch;
+  private readonly transform: ObjectTransform | null;
   private syncWaiters: Array<() => void> = [];
   /** Whether the first list succeeded (or an optional kind was found forbidden/missing). */
   synced = false;
@@ -101,6 +96,7 @@ export class Reflector {
     this.backoff = new KeyBackoff({ baseMs: opts.backoffBaseMs ?? 200, maxMs: opts.backoffMaxMs ?? 30_000 });
     this.log = opts.log ?? nullLogger;
     this.watcher = new Watch(opts.kc);
+    this.transform = opts.transform === undefined ? leanTransform(transformKindOf(opts.path)) : opts.transform;
   }
 
   /** Starts listing and watching in the background. */
@@ -196,9 +192,9 @@ export class Reflector {
 
   private scheduleResync(): void {
     clearTimeout(this.resyncTimer);
-    const ms = this.opts.resyncMs ?? 600_000;
+    const ms = this.opts.resyncMs ?? 3_600_000;
     if (!ms || this.stopped) return;
-    this.resyncTimer = setTimeout(() => void this.relist(), ms);
+    this.resyncTimer = setTimeout(() => void this.relist(), ms + Math.floor(Math.random() * ms * 0.1));
     this.resyncTimer.unref?.();
   }
 
@@ -211,9 +207,12 @@ export class Reflector {
       const k = keyOfObj(o);
       seen.add(k);
       const old = this.store.get(k);
-      this.store.set(k, o);
-      if (!old) this.opts.onEvent('ADDED', o, undefined);
-      else if (old.metadata?.resourceVersion !== o.metadata?.resourceVersion || !o.metadata?.resourceVersion) this.opts.onEvent('MODIFIED', o, old);
+      // unchanged (same resourceVersion): keep the stored object, the listed one is garbage now
+      if (old && o.metadata?.resourceVersion && old.metadata?.resourceVersion === o.metadata.resourceVersion) continue;
+      const t = this.transform ? this.transform(o, old) : o;
+      this.store.set(k, t);
+      if (!old) this.opts.onEvent('ADDED', t, undefined);
+      else this.opts.onEvent('MODIFIED', t, old);
     }
     for (const [k, old] of this.store)
       if (!seen.has(k)) {
@@ -236,8 +235,9 @@ export class Reflector {
       this.store.delete(k);
       if (old) this.opts.onEvent('DELETED', obj, old);
     } else if (type === 'ADDED' || type === 'MODIFIED') {
-      this.store.set(k, obj);
-      this.opts.onEvent(old ? 'MODIFIED' : 'ADDED', obj, old);
+      const t = this.transform ? this.transform(obj, old) : obj;
+      this.store.set(k, t);
+      this.opts.onEvent(old ? 'MODIFIED' : 'ADDED', t, old);
     }
     if (rv) this.rv = rv;
   }
@@ -323,7 +323,7 @@ export class Reflector {
         this.stats.stalls++;
         finish(null, 'stall');
       } else if (now > deadline) finish(null, 'stall');
-    }, Math.max(20, Math.min(1000, stallMs > 0 ? stallMs / 4 : 1000)));
+    }, Math.max(20, Math.min(10_000, stallMs > 0 ? stallMs / 4 : 10_000)));
     healthTimer.unref?.();
   }
 }

@@ -1,9 +1,9 @@
 /**
  * Kubernetes Event writes behind a bounded queue: at most `concurrency` POSTs in flight, at most
  * `maxPending` events waiting (older ones are dropped and counted, never an unbounded burst), and
- * each failed POST is retried with exponential backoff a few times.
+ * each failed POST is retried with exponential backoff a few times. Events are informational: they
+ * go out at low priority, behind the status writes speakers act on (RestClient's `priority: 'low'`).
  */
-import { randomBytes } from 'node:crypto';
 import type { EventRecorder, EventType } from '../events.js';
 import { nullLogger, type Logger } from '../log.js';
 import { KeyBackoff } from '../queue/backoff.js';
@@ -27,10 +27,21 @@ export interface KubeEventSinkOptions {
   log?: Logger;
 }
 
+/** A queued event, kept compact (a cold start may queue thousands): the body is built when sent. */
 interface Pending {
   id: number;
-  body: Record<string, unknown>;
   namespace: string;
+  name: string | undefined;
+  uid: string | undefined;
+  resourceVersion: string | undefined;
+  kind: string;
+  apiVersion: string;
+  type: EventType;
+  reason: string;
+  message: string;
+  at: number;
+  /** Event object name, fixed at the first attempt (a retry re-posts the same name). */
+  eventName?: string;
 }
 
 /** An EventRecorder writing core/v1 Events. */
@@ -63,27 +74,32 @@ export class KubeEventSink implements EventRecorder {
   /** @inheritdoc */
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
     if (this.stopped) return;
-    const namespace = obj.metadata?.namespace ?? 'default';
-    const now = new Date();
-    const body = {
-      metadata: { name: `${obj.metadata?.name ?? 'object'}.${randomBytes(8).toString('hex')}`, namespace },
-      involvedObject: { apiVersion: obj.apiVersion ?? 'v1', kind: obj.kind ?? 'Service', name: obj.metadata?.name, namespace, uid: obj.metadata?.uid, resourceVersion: obj.metadata?.resourceVersion },
-      reason,
-      message,
-      type,
-      source: { component: this.opts.component ?? 'lbkitd' },
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-      reportingComponent: this.opts.component ?? 'lbkitd',
-      reportingInstance: this.opts.podName ?? '',
-    };
+    const m = obj.metadata;
     if (this.waiting.length >= (this.opts.maxPending ?? 10_000)) {
       this.waiting.shift();
       if (this.stats.dropped++ % 1000 === 0) this.log.log('warn', 'event queue full, dropping the oldest events', { dropped: this.stats.dropped });
     }
-    this.waiting.push({ id: this.nextId++, body, namespace });
+    this.waiting.push({ id: this.nextId++, namespace: m?.namespace ?? 'default', name: m?.name, uid: m?.uid, resourceVersion: m?.resourceVersion, kind: obj.kind ?? 'Service', apiVersion: obj.apiVersion ?? 'v1', type, reason, message, at: Date.now() });
     this.pump();
+  }
+
+  private body(p: Pending): Record<string, unknown> {
+    // client-go's naming: `<object>.<hex timestamp in ns>` (a sequence number fills the ns digits)
+    p.eventName ??= `${p.name ?? 'object'}.${(BigInt(p.at) * 1_000_000n + BigInt(p.id % 1_000_000)).toString(16)}`;
+    const at = new Date(p.at);
+    return {
+      metadata: { name: p.eventName, namespace: p.namespace },
+      involvedObject: { apiVersion: p.apiVersion, kind: p.kind, name: p.name, namespace: p.namespace, uid: p.uid, resourceVersion: p.resourceVersion },
+      reason: p.reason,
+      message: p.message,
+      type: p.type,
+      source: { component: this.opts.component ?? 'lbkitd' },
+      firstTimestamp: at,
+      lastTimestamp: at,
+      count: 1,
+      reportingComponent: this.opts.component ?? 'lbkitd',
+      reportingInstance: this.opts.podName ?? '',
+    };
   }
 
   private pump(): void {
@@ -101,7 +117,7 @@ export class KubeEventSink implements EventRecorder {
 
   private async write(p: Pending): Promise<void> {
     try {
-      await this.rest.request('POST', `/api/v1/namespaces/${seg(p.namespace)}/events`, p.body);
+      await this.rest.request('POST', `/api/v1/namespaces/${seg(p.namespace)}/events`, this.body(p), 'application/json', { priority: 'low', discardBody: true });
       this.stats.written++;
       this.backoff.forget(p.id);
     } catch (e) {
@@ -110,7 +126,7 @@ export class KubeEventSink implements EventRecorder {
       if (n >= (this.opts.attempts ?? 5)) {
         this.backoff.forget(p.id);
         this.stats.failed++;
-        this.log.log('warn', 'event write failed, giving up', { reason: p.body.reason, err: shortErr(e), attempts: n });
+        this.log.log('warn', 'event write failed, giving up', { reason: p.reason, err: shortErr(e), attempts: n });
         return;
       }
       const delay = this.backoff.next(p.id);

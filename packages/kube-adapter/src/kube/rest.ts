@@ -28,6 +28,18 @@ interface Auth {
   at: number;
 }
 
+/** Per-request options of {@link RestClient.request}. */
+export interface RequestOptions {
+  /**
+   * `low`: informational writes (Events, the pool annotation) that wait while normal requests
+   * (status writes, lists) are in flight, so they never compete with what speakers act on; one low
+   * request still goes out when the oldest has waited `starveMs` (default 1000 ms).
+   */
+  priority?: 'low';
+  /** Resolve with undefined on success without reading the response body into an object. */
+  discardBody?: boolean;
+}
+
 /** Options of {@link RestClient}. */
 export interface RestClientOptions {
   /** Sockets per origin (default 32). */
@@ -36,6 +48,8 @@ export interface RestClientOptions {
   authTtlMs?: number;
   /** Per-request timeout (default 30 000 ms). */
   timeoutMs?: number;
+  /** A low-priority request waiting this long goes out even while normal ones are busy (default 1000 ms). */
+  starveMs?: number;
 }
 
 /** The REST client. */
@@ -44,6 +58,14 @@ export class RestClient {
   private agent: HttpAgent | undefined;
   private readonly base: URL;
   private readonly https: boolean;
+  private readonly host: string;
+  private readonly port: number;
+  private normalInFlight = 0;
+  private lowInFlight = 0;
+  private readonly lowWaiting: Array<{ since: number; go: () => void }> = [];
+  private lowHead = 0;
+  /** Counters: requests sent, low-priority requests that had to wait. */
+  readonly stats = { requests: 0, lowDeferred: 0 };
 
   /** @param kc a loaded KubeConfig */
   constructor(
@@ -54,6 +76,8 @@ export class RestClient {
     if (!cluster) throw new Error('No active cluster!');
     this.base = new URL(cluster.server);
     this.https = this.base.protocol === 'https:';
+    this.host = this.base.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = Number(this.base.port) || (this.https ? 443 : 80);
   }
 
   private getAuth(): Promise<Auth> {
@@ -66,7 +90,7 @@ export class RestClient {
   private refresh(): Promise<Auth> {
     const p = (async () => {
       const o = await this.kc.applyToFetchOptions({});
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { accept: 'application/json' };
       const h = o.headers as unknown as { forEach?: (cb: (v: string, k: string) => void) => void } | Record<string, string> | undefined;
       if (h && typeof (h as { forEach?: unknown }).forEach === 'function') (h as { forEach: (cb: (v: string, k: string) => void) => void }).forEach((v, k) => (headers[k] = v));
       else if (h) Object.assign(headers, h);
@@ -86,43 +110,86 @@ export class RestClient {
   }
 
   /** Sends one request; resolves with the decoded JSON body, rejects with {@link RestError}. */
-  async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
-    const a = await this.getAuth();
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const url = new URL(path, this.base);
-    const headers: Record<string, string | number> = { ...a.headers, accept: 'application/json' };
-    if (data) {
-      headers['content-type'] = contentType;
-      headers['content-length'] = data.length;
+  async request(method: string, path: string, body?: unknown, contentType = 'application/json', ro: RequestOptions = {}): Promise<unknown> {
+    const low = ro.priority === 'low';
+    if (low) await this.lowSlot();
+    else this.normalInFlight++;
+    try {
+      return await this.send(method, path, body, contentType, ro.discardBody === true);
+    } finally {
+      if (low) this.lowInFlight--;
+      else this.normalInFlight--;
+      this.releaseLow();
     }
+  }
+
+  /** Waits until a low-priority request may go out (no normal request in flight, or starving). */
+  private lowSlot(): Promise<void> {
+    if (this.normalInFlight === 0 && this.lowHead >= this.lowWaiting.length) {
+      this.lowInFlight++;
+      return Promise.resolve();
+    }
+    this.stats.lowDeferred++;
+    return new Promise((go) => this.lowWaiting.push({ since: Date.now(), go }));
+  }
+
+  private releaseLow(): void {
+    while (this.lowHead < this.lowWaiting.length) {
+      const w = this.lowWaiting[this.lowHead]!;
+      const starving = this.lowInFlight === 0 && Date.now() - w.since >= (this.opts.starveMs ?? 1000);
+      if (this.normalInFlight > 0 && !starving) break;
+      this.lowHead++;
+      this.lowInFlight++;
+      w.go();
+    }
+    if (this.lowHead > 1024 && this.lowHead * 2 > this.lowWaiting.length) {
+      this.lowWaiting.splice(0, this.lowHead);
+      this.lowHead = 0;
+    }
+  }
+
+  private async send(method: string, path: string, body: unknown, contentType: string, discard: boolean): Promise<unknown> {
+    const a = await this.getAuth();
+    this.stats.requests++;
+    // a string body goes out in one write together with the headers
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    let headers: Record<string, string | number> = a.headers;
+    if (data !== undefined) headers = { ...a.headers, 'content-type': contentType, 'content-length': Buffer.byteLength(data) };
     const req = this.https ? httpsRequest : httpRequest;
+    const what = (): string => `${method} ${path.split('?')[0]}`;
     return new Promise((resolve, reject) => {
-      const r = req(url, { method, headers, agent: a.agent, timeout: this.opts.timeoutMs ?? 30_000 }, (res: IncomingMessage) => {
+      const r = req({ host: this.host, port: this.port, path, method, headers, agent: a.agent, timeout: this.opts.timeoutMs ?? 30_000 }, (res: IncomingMessage) => {
+        const code = res.statusCode ?? 0;
+        res.on('error', reject);
+        if (discard && code >= 200 && code < 300) {
+          // the body is not needed: drain it without buffering or parsing
+          res.on('end', () => resolve(undefined));
+          res.resume();
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = text;
           try {
             parsed = text ? JSON.parse(text) : undefined;
           } catch {
             /* not JSON: keep the text */
           }
-          const code = res.statusCode ?? 0;
           if (code >= 200 && code < 300) resolve(parsed);
-          else reject(new RestError(code, parsed, `${method} ${url.pathname}`));
+          else reject(new RestError(code, parsed, what()));
         });
       });
-      r.on('timeout', () => r.destroy(new Error(`${method} ${url.pathname}: timeout`)));
+      r.on('timeout', () => r.destroy(new Error(`${what()}: timeout`)));
       r.on('error', reject);
       r.end(data);
     });
   }
 
   /** Merge PATCH. */
-  mergePatch(path: string, body: unknown): Promise<unknown> {
-    return this.request('PATCH', path, body, 'application/merge-patch+json');
+  mergePatch(path: string, body: unknown, ro?: RequestOptions): Promise<unknown> {
+    return this.request('PATCH', path, body, 'application/merge-patch+json', ro);
   }
 
   /** Closes idle keep-alive sockets. */

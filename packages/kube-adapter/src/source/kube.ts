@@ -16,7 +16,8 @@ import { Semaphore } from '../queue/semaphore.js';
 import { KubeEventSink } from '../kube/event-sink.js';
 import { KubeSpeakerStatusSink } from '../kube/speaker-status-sink.js';
 import { RestClient, seg } from '../kube/rest.js';
-import { Listeners, type ObjectListener, type ObjectSource, type PoolStatus, type SourceHealth } from './source.js';
+import { ConfigStateWriter } from './config-state.js';
+import { Listeners, type ConfigStateReport, type ObjectListener, type ObjectSource, type PoolStatus, type SourceHealth } from './source.js';
 
 /** Options of {@link KubeSource}. */
 export interface KubeSourceOptions {
@@ -34,15 +35,18 @@ export interface KubeSourceOptions {
   watchTimeoutSec?: number;
   /** A watch silent for this long is re-opened (default 90 000 ms). */
   stallMs?: number;
-  /** Periodic re-list (default 600 000 ms). */
+  /** Periodic re-list (default 3 600 000 ms, jittered). */
   resyncMs?: number;
+  /** Re-write the ConfigurationState objects this often, re-creating deleted ones (default 300 000 ms). */
+  configStateResyncMs?: number;
   /** Concurrent API writes (status, speaker status; default 16). */
   writeConcurrency?: number;
   /** Concurrent Event POSTs (default 4). */
   eventConcurrency?: number;
   /**
    * Kinds that may be forbidden (403) or missing (404) without blocking the start: they count as
-   * empty, are logged once and retried in the background. Default: bfdProfiles and communities.
+   * empty, are logged once and retried in the background. Default: bfdProfiles, communities and
+   * secrets (an RBAC without Secrets only fails the BGPPeers that use `passwordSecret`).
    */
   optionalKinds?: Array<keyof Snapshot>;
   log?: Logger;
@@ -51,6 +55,18 @@ export interface KubeSourceOptions {
 const GROUP = 'metallb.io';
 
 type Entry = { field: keyof Snapshot; path: string; list: (cont?: string) => Promise<ListResult> };
+
+/** The only Secret type lbkitd reads (BGPPeer `spec.passwordSecret`, as MetalLB requires). */
+export const PASSWORD_SECRET_TYPE = 'kubernetes.io/basic-auth';
+
+/**
+ * Whether an object of `field` is kept: Secrets only of {@link PASSWORD_SECRET_TYPE} (the list and
+ * watch ask the API server for that type only; this also holds against a server that ignores the
+ * field selector, so no other Secret of the namespace ever reaches the configuration).
+ */
+function kept(field: keyof Snapshot, o: KubeObject): boolean {
+  return field !== 'secrets' || o.type === PASSWORD_SECRET_TYPE;
+}
 
 /** Kubernetes ObjectSource. */
 export class KubeSource implements ObjectSource {
@@ -64,6 +80,7 @@ export class KubeSource implements ObjectSource {
   private readonly sem: Semaphore;
   private readonly eventSink: KubeEventSink;
   private readonly statusSink: KubeSpeakerStatusSink;
+  private readonly configState: ConfigStateWriter;
   private readonly cache = new Map<keyof Snapshot, KubeObject[]>();
   private changeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -90,12 +107,19 @@ export class KubeSource implements ObjectSource {
     this.events = this.eventSink;
     this.statusSink = new KubeSpeakerStatusSink(this.rest, { namespace: this.ns, podName: opts.podName, podUID: opts.podUID, sem: this.sem, log: this.log });
     this.speakerStatus = this.statusSink;
+    this.configState = new ConfigStateWriter(this.rest, { namespace: this.ns, podName: opts.podName, podUID: opts.podUID, retryBaseMs: opts.restartDelayMs, resyncMs: opts.configStateResyncMs, log: this.log });
+  }
+
+  /** @inheritdoc */
+  reportConfigState(r: ConfigStateReport): void {
+    if (this.stopped) return;
+    for (const c of r.components) this.configState.report(c, r.node, r.error);
   }
 
   private entries(): Entry[] {
     // lists go through the lean REST client, paginated (500 per page), as plain JSON: client-node's
     // typed lists build model objects with every optional field, about twice the memory at 50k
-    const list = (path: string) => (cont?: string) => this.rest.request('GET', `${path}?limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`) as Promise<ListResult>;
+    const list = (path: string) => (cont?: string) => this.rest.request('GET', `${path}${path.includes('?') ? '&' : '?'}limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`) as Promise<ListResult>;
     const cr = (version: string, plural: string) => `/apis/${GROUP}/${version}/namespaces/${seg(this.ns)}/${plural}`;
     const paths: Array<[keyof Snapshot, string]> = [
       ['services', '/api/v1/services'],
@@ -108,6 +132,8 @@ export class KubeSource implements ObjectSource {
       ['bgpPeers', cr('v1beta2', 'bgppeers')],
       ['communities', cr('v1beta1', 'communities')],
       ['bfdProfiles', cr('v1beta1', 'bfdprofiles')],
+      // BGPPeer password Secrets: this namespace only, basic-auth only (the watch carries the query too)
+      ['secrets', `/api/v1/namespaces/${seg(this.ns)}/secrets?fieldSelector=${encodeURIComponent(`type=${PASSWORD_SECRET_TYPE}`)}`],
     ];
     return paths.map(([field, path]) => ({ field, path, list: list(path) }));
   }
@@ -118,7 +144,7 @@ export class KubeSource implements ObjectSource {
    * SIGTERM during startup is honoured at once.
    */
   async start(): Promise<void> {
-    const optional = new Set(this.opts.optionalKinds ?? ['bfdProfiles', 'communities']);
+    const optional = new Set(this.opts.optionalKinds ?? ['bfdProfiles', 'communities', 'secrets']);
     for (const e of this.entries()) {
       const r = new Reflector({
         kc: this.kc,
@@ -140,10 +166,16 @@ export class KubeSource implements ObjectSource {
     if (this.stopped) throw new Error('KubeSource stopped before the initial sync');
     this.synced = true;
     // deliver the initial state to incremental listeners (events before the sync were held back)
-    for (const [field, r] of this.reflectors) for (const o of r.store.values()) this.emitObject(field, 'ADDED', o, undefined);
+    for (const [field, r] of this.reflectors) for (const o of r.store.values()) if (kept(field, o)) this.emitObject(field, 'ADDED', o, undefined);
   }
 
   private onEvent(field: keyof Snapshot, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, old: KubeObject | undefined): void {
+    if (!kept(field, obj) || (old && !kept(field, old))) {
+      // a Secret's type is immutable: this only guards a server that ignores the field selector
+      if (!kept(field, obj) && (!old || !kept(field, old))) return;
+      if (!kept(field, obj)) [type, obj, old] = ['DELETED', old!, old];
+      else [type, old] = ['ADDED', undefined];
+    }
     this.cache.delete(field);
     if (!this.synced) return;
     this.emitObject(field, type, obj, old);
@@ -193,12 +225,14 @@ export class KubeSource implements ObjectSource {
     return { speakerStatus: this.statusSink.pending, events: this.eventSink.pending, annotations: this.pendingAnnotations };
   }
 
-  /** Resolves when every queued ServiceL2Status / ServiceBGPStatus write is done (retries included). */
+  /** Resolves when every queued ServiceL2Status / ServiceBGPStatus / ConfigurationState write is done (retries included). */
   async flushWrites(): Promise<void> {
-    while ((this.statusSink.pending > 0 || this.pendingAnnotations > 0) && !this.stopped) {
+    const busy = () => this.statusSink.pending > 0 || this.pendingAnnotations > 0 || this.configState.pending > 0;
+    while (busy() && !this.stopped) {
       await this.statusSink.idle();
       await this.annotationQueue.idle();
-      if (this.statusSink.pending > 0 || this.pendingAnnotations > 0) await new Promise((r) => setTimeout(r, 20));
+      await this.configState.idle();
+      if (busy()) await new Promise((r) => setTimeout(r, 20));
     }
   }
 
@@ -210,6 +244,7 @@ export class KubeSource implements ObjectSource {
     for (const r of this.reflectors.values()) r.stop();
     this.eventSink.stop();
     this.statusSink.stop();
+    this.configState.stop();
     this.annotationQueue.shutDown();
     this.rest.close();
   }
@@ -221,7 +256,10 @@ export class KubeSource implements ObjectSource {
       let list = this.cache.get(field);
       if (!list) {
         // stable order (by namespace/name), computed once per change of the kind, on demand
-        list = [...r.store.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, o]) => o);
+        list = [...r.store.entries()]
+          .filter(([, o]) => kept(field, o))
+          .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+          .map(([, o]) => o);
         this.cache.set(field, list);
       }
       (s[field] as KubeObject[]) = list.slice();
@@ -231,7 +269,8 @@ export class KubeSource implements ObjectSource {
 
   /** The current object of a kind by key (`namespace/name`), without building a snapshot. */
   get(field: keyof Snapshot, key: string): KubeObject | undefined {
-    return this.reflectors.get(field)?.store.get(key);
+    const o = this.reflectors.get(field)?.store.get(key);
+    return o && kept(field, o) ? o : undefined;
   }
 
   /** @inheritdoc */
@@ -271,7 +310,7 @@ export class KubeSource implements ObjectSource {
     const want = ingress && ingress.length ? ingress : null;
     const have = cur?.status?.loadBalancer?.ingress;
     if (!cur || JSON.stringify(have && have.length ? have : null) !== JSON.stringify(want)) {
-      await this.sem.run(() => this.rest.mergePatch(`/api/v1/namespaces/${seg(namespace)}/services/${seg(name)}/status`, { status: { loadBalancer: { ingress: want } } }));
+      await this.sem.run(() => this.rest.mergePatch(`/api/v1/namespaces/${seg(namespace)}/services/${seg(name)}/status`, { status: { loadBalancer: { ingress: want } } }, { discardBody: true }));
     }
     if (!cur || (cur.metadata?.annotations?.[ANN_ALLOCATED_FROM_POOL] ?? null) !== pool) {
       this.annotations.set(key, { name, namespace, pool });
@@ -291,7 +330,7 @@ export class KubeSource implements ObjectSource {
     }
     if ((cur.metadata?.annotations?.[ANN_ALLOCATED_FROM_POOL] ?? null) !== a.pool) {
       try {
-        await this.sem.run(() => this.rest.mergePatch(`/api/v1/namespaces/${seg(a.namespace)}/services/${seg(a.name)}`, { metadata: { annotations: { [ANN_ALLOCATED_FROM_POOL]: a.pool } } }));
+        await this.sem.run(() => this.rest.mergePatch(`/api/v1/namespaces/${seg(a.namespace)}/services/${seg(a.name)}`, { metadata: { annotations: { [ANN_ALLOCATED_FROM_POOL]: a.pool } } }, { priority: 'low', discardBody: true }));
       } catch (e) {
         if (httpCode(e) === 404) {
           this.annotations.delete(key);

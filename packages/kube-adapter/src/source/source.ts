@@ -2,6 +2,7 @@
 import type { EventRecorder, StatusWriter } from '../events.js';
 import type { SpeakerStatusSink } from '../speaker.js';
 import type { KubeObject, Snapshot } from '../types.js';
+import type { ConfigStateComponent } from './config-state.js';
 
 /** A source of Kubernetes-shaped objects with write-back for status, events and speaker status. */
 export interface ObjectSource {
@@ -31,6 +32,21 @@ export interface ObjectSource {
   onObject?(cb: ObjectListener): void;
   /** Optional health: whether every required kind is synced, and the current sticky errors. */
   health?(): SourceHealth;
+  /**
+   * Optional: records whether the configuration each component loaded is valid (MetalLB's
+   * ConfigurationState objects); called after every configuration load, valid or not.
+   */
+  reportConfigState?(r: ConfigStateReport): void;
+}
+
+/** One configuration load, as reported to {@link ObjectSource.reportConfigState}. */
+export interface ConfigStateReport {
+  /** The components running here (`controller`, `speaker`, or both in `--mode all`). */
+  components: ConfigStateComponent[];
+  /** This node (names the speaker's object). */
+  node: string;
+  /** Why the configuration was rejected; undefined when it is valid. */
+  error?: string;
 }
 
 /** One object change of an incremental source. */

@@ -9,22 +9,10 @@ import { basename, dirname, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { MemoryEventRecorder, type EventRecorder, type RecordedEvent, type StatusWriter } from '../events.js';
 import type { SpeakerStatusSink } from '../speaker.js';
-import { emptySnapshot, keyOf, type KubeObject, type Service, type Snapshot } from '../types.js';
+import { emptySnapshot, FIELD_OF_KIND, keyOf, type KubeObject, type Service, type Snapshot } from '../types.js';
 import { Listeners, type ObjectSource } from './source.js';
 
-const KIND_TO_FIELD: Record<string, keyof Snapshot> = {
-  Service: 'services',
-  EndpointSlice: 'endpointSlices',
-  Node: 'nodes',
-  Namespace: 'namespaces',
-  IPAddressPool: 'pools',
-  L2Advertisement: 'l2Advertisements',
-  BGPAdvertisement: 'bgpAdvertisements',
-  BGPPeer: 'bgpPeers',
-  Community: 'communities',
-  BFDProfile: 'bfdProfiles',
-  Secret: 'secrets',
-};
+const KIND_TO_FIELD: Readonly<Record<string, keyof Snapshot>> = FIELD_OF_KIND;
 
 const NAMESPACED = new Set(['Service', 'EndpointSlice', 'IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'Community', 'BFDProfile', 'Secret']);
 
@@ -41,6 +29,22 @@ export class YamlSourceError extends Error {
  * @param defaultNamespace namespace given to namespaced objects without one (Services default to `default`)
  */
 export function parseYamlObjects(text: string, file = '<input>', defaultNamespace = 'metallb-system'): Snapshot {
+  // `lbkitd` checks the file, then its source loads the same text: parse it once (seconds at 10k objects)
+  const memo = lastParse;
+  lastParse = undefined;
+  if (memo && memo.text === text && memo.ns === defaultNamespace) return memo.snap;
+  const snap = parseYamlText(text, file, defaultNamespace);
+  lastParse = { text, ns: defaultNamespace, snap: structuredClone(snap) };
+  setTimeout(() => {
+    if (lastParse?.text === text) lastParse = undefined;
+  }, 30_000).unref();
+  return snap;
+}
+
+/** The last successful parse (a private copy), reused once by the next call with the same text. */
+let lastParse: { text: string; ns: string; snap: Snapshot } | undefined;
+
+function parseYamlText(text: string, file: string, defaultNamespace: string): Snapshot {
   const snap = emptySnapshot();
   const docs = parseAllDocuments(text);
   const list = Array.isArray(docs) ? docs : [docs];

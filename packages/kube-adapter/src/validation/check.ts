@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../config.js';
+import { unsupportedPeerFields } from '../config/peer-support.js';
 import { ConfigErrors, errMsg } from '../errors.js';
 import { parseYamlObjects } from '../source/yaml.js';
-import { keyOf, type KubeObject, type Snapshot } from '../types.js';
+import { FIELD_OF_KIND, keyOf, METALLB_KINDS, type KubeObject, type Snapshot } from '../types.js';
 import { crdSchemas } from './crd-schema.js';
 
 /** Outcome of {@link checkConfigText}. */
@@ -21,19 +22,8 @@ export interface CheckResult {
   summary: string;
 }
 
-const KINDS: Array<[keyof Snapshot, string]> = [
-  ['pools', 'IPAddressPool'],
-  ['l2Advertisements', 'L2Advertisement'],
-  ['bgpAdvertisements', 'BGPAdvertisement'],
-  ['bgpPeers', 'BGPPeer'],
-  ['communities', 'Community'],
-  ['bfdProfiles', 'BFDProfile'],
-  ['secrets', 'Secret'],
-  ['namespaces', 'Namespace'],
-  ['nodes', 'Node'],
-  ['services', 'Service'],
-  ['endpointSlices', 'EndpointSlice'],
-];
+/** Kinds counted in the summary, metallb.io first. */
+const KINDS: Array<[keyof Snapshot, string]> = ([...METALLB_KINDS, 'Secret', 'Namespace', 'Node', 'Service', 'EndpointSlice'] as const).map((k) => [FIELD_OF_KIND[k], k]);
 
 /** Validates YAML text (all documents). */
 export function checkConfigText(text: string, file = '<input>', namespace = 'metallb-system'): CheckResult {
@@ -53,7 +43,9 @@ export function checkConfigText(text: string, file = '<input>', namespace = 'met
     if (w) warnings.push(`BGPPeer ${keyOf(p)}: apiVersion: ${w}`);
   }
   try {
-    parseConfig(snap, { namespace });
+    const cfg = parseConfig(snap, { namespace });
+    // valid MetalLB configuration that lbkit's BGP backends cannot honour: said, not refused
+    for (const p of cfg.peers) for (const u of unsupportedPeerFields(p, namespace)) warnings.push(u.message);
   } catch (e) {
     if (e instanceof ConfigErrors) return { ok: false, problems: e.errors.map((x) => x.message), warnings, summary };
     return { ok: false, problems: [errMsg(e)], warnings, summary };

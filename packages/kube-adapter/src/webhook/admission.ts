@@ -8,19 +8,13 @@
  * password Secret that exists must still be a basic-auth Secret with a `password` key.
  */
 import { parseConfig } from '../config.js';
+import { unsupportedPeerFields } from '../config/peer-support.js';
 import { ConfigErrors } from '../errors.js';
 import { crdSchemas } from '../validation/crd-schema.js';
-import { keyOf, type KubeObject, type Snapshot } from '../types.js';
+import { FIELD_OF_KIND, keyOf, METALLB_KINDS, type KubeObject, type Snapshot } from '../types.js';
 
 /** Snapshot list of each validated kind. */
-export const WEBHOOK_KINDS: Readonly<Record<string, keyof Snapshot>> = {
-  IPAddressPool: 'pools',
-  L2Advertisement: 'l2Advertisements',
-  BGPAdvertisement: 'bgpAdvertisements',
-  BGPPeer: 'bgpPeers',
-  Community: 'communities',
-  BFDProfile: 'bfdProfiles',
-};
+export const WEBHOOK_KINDS: Readonly<Record<string, keyof Snapshot>> = Object.fromEntries(METALLB_KINDS.map((k) => [k, FIELD_OF_KIND[k]]));
 
 /** The AdmissionReview `response`. */
 export interface AdmissionResponse {
@@ -87,8 +81,10 @@ export function reviewAdmission(body: unknown, ctx: AdmissionContext): Admission
     const old = isObj(req.oldObject) ? req.oldObject : undefined;
     const kind = String(old?.kind ?? (isObj(req.kind) ? req.kind.kind : ''));
     const name = isObj(old?.metadata) ? old.metadata.name : req.name;
-    if (kind === 'BFDProfile' && typeof name === 'string') {
-      const user = ctx.snapshot().bgpPeers.find((p) => p.spec?.bfdProfile === name);
+    const ns = isObj(old?.metadata) && typeof old.metadata.namespace === 'string' ? old.metadata.namespace : typeof req.namespace === 'string' ? req.namespace : ctx.namespace;
+    // only the profiles of lbkitd's namespace can be in use (BGPPeers refer to their own namespace's)
+    if (kind === 'BFDProfile' && typeof name === 'string' && ns === ctx.namespace) {
+      const user = ctx.snapshot().bgpPeers.find((p) => p.spec?.bfdProfile === name && (p.metadata?.namespace ?? ctx.namespace) === ctx.namespace);
       if (user) return deny(`failed to delete BFDProfile ${name}, used by BGPPeer ${user.metadata?.name ?? ''}`);
     }
     return reply({ allowed: true });
@@ -114,6 +110,10 @@ export function reviewAdmission(body: unknown, ctx: AdmissionContext): Admission
   if (dep) warnings.push(dep);
   const spec = isObj(o.spec) ? o.spec : {};
   if (kind === 'BGPPeer' && spec.disableMP === true) warnings.push("disable mp is deprecated and has no effect since it's the default behavior now");
+  if (kind === 'BGPPeer') {
+    const p = { name: String(o.metadata!.name ?? ''), vrf: typeof spec.vrf === 'string' ? spec.vrf : undefined, dynamicASN: spec.dynamicASN === 'external' ? ('external' as const) : undefined };
+    for (const u of unsupportedPeerFields(p, ctx.namespace)) warnings.push(u.message);
+  }
 
   if (op === 'UPDATE' && isObj(req.oldObject)) {
     const old = isObj(req.oldObject.spec) ? req.oldObject.spec : {};

@@ -16,35 +16,9 @@ import { describeInterop } from '../../../../test-utils/env.js';
 import { sh } from '../../../../test-utils/netns.js';
 import { Cluster, ensureBuilt, until } from './cluster.js';
 import { killPids, nexthops, startFrr, waitEcmpRoute } from './frr.js';
-import { frrBfdConf, startBfdd } from './bgp-bfd-frr.js';
+import { bfdLabYaml, frrBfdConf, frrBfdPeers, startBfdd, waitBfdPeersUp } from './bgp-bfd-frr.js';
 
-const yaml = (nodes: string[], excluded: string[] = []) => `
-kind: IPAddressPool
-metadata: { name: bgp-pool, namespace: metallb-system }
-spec: { addresses: ["10.96.30.0/28"] }
----
-kind: BGPAdvertisement
-metadata: { name: bgp, namespace: metallb-system }
-spec: { ipAddressPools: [bgp-pool] }
----
-kind: BFDProfile
-metadata: { name: fast, namespace: metallb-system }
-spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 }
----
-kind: BGPPeer
-metadata: { name: tor, namespace: metallb-system }
-spec: { myASN: 64513, peerASN: 64512, peerAddress: 10.77.0.1, holdTime: 90s, bfdProfile: fast }
----
-${nodes.map((n) => `kind: Node\nmetadata: { name: ${n}${excluded.includes(n) ? ', labels: { node.kubernetes.io/exclude-from-external-load-balancers: "" }' : ''} }\n---`).join('\n')}
-kind: Service
-metadata: { name: api, namespace: default }
-spec: { type: LoadBalancer, clusterIP: 10.43.0.31, ports: [{ port: 8080 }] }
----
-kind: EndpointSlice
-metadata: { name: api-1, namespace: default, labels: { kubernetes.io/service-name: api } }
-endpoints:
-${nodes.map((n, i) => `  - { addresses: [10.244.${i}.3], nodeName: ${n} }`).join('\n')}
-`;
+const yaml = (nodes: string[], excluded: string[] = []) => bfdLabYaml({ pool: '10.96.30.0/28', holdTime: '90s', bfd: true, nodes, excluded, service: { name: 'api', clusterIP: '10.43.0.31' } });
 
 describeInterop('lbkitd BGP with BFD and graceful shutdown against FRR', { root: true, bins: ['ip', 'nft', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra', '/usr/lib/frr/bfdd'] }, () => {
   const c = new Cluster({ nodes: 3, prefix: 'kbfd', router: '10.77.0.1/24', args: () => ['--bgp-backend', 'lbkit', '--l2-backend', 'kernel', '--log-level', 'info', '--drain-ms', '2000'] });
@@ -52,7 +26,7 @@ describeInterop('lbkitd BGP with BFD and graceful shutdown against FRR', { root:
   let vip = '';
   const frrDir = () => `${c.dir}/frr`;
   const vty = (cmd: string) => sh('vtysh', ['--vty_socket', frrDir(), '-c', cmd], { ns: c.router });
-  const bfdPeers = async () => JSON.parse(await vty('show bfd peers json')) as Array<Record<string, any>>;
+  const bfdPeers = () => frrBfdPeers(c.router, frrDir());
 
   beforeAll(async () => {
     ensureBuilt();
@@ -71,11 +45,7 @@ describeInterop('lbkitd BGP with BFD and graceful shutdown against FRR', { root:
   it('FRR has an ECMP route over the 3 nodes and a BFD session Up with each at 100 ms × 3', async () => {
     vip = await until(() => c.state(c.nodes[0]!)?.services.find((s) => s.service === 'default/api')?.ingress[0], 30_000, 'assignment');
     await waitEcmpRoute(c.router, vip, 3, 60_000, 'ECMP route with 3 next hops');
-    await until(async () => {
-      const p = await bfdPeers();
-      return p.length === 3 && p.every((x) => x.status === 'up' && x['remote-receive-interval'] === 100 && x['remote-transmit-interval'] === 100) ? p : undefined;
-    }, 20_000, 'three BFD sessions up at 100 ms');
-    const p = await bfdPeers();
+    const p = await waitBfdPeersUp(c.router, frrDir(), 3, 100);
     expect(p.map((x) => x.peer).sort()).toEqual(['10.77.0.11', '10.77.0.12', '10.77.0.13']);
     for (const x of p) expect(x['remote-detect-multiplier']).toBe(3);
   }, 120_000);

@@ -4,11 +4,11 @@
  * three nodes (with the Community alias value), and drop a node when its lbkitd stops. Runs once
  * with the @lbkit/bgp backend and once with the GoBGP backend.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
-import { sh } from '../../../../test-utils/netns.js';
-import { Cluster, ensureBuilt, until } from './cluster.js';
-import { frrConf, killPids, nexthops, startFrr, waitEcmpRoute } from './frr.js';
+import { apiServiceYaml, assignedVip, frrSuite } from './bgp-suite.js';
+import { Cluster } from './cluster.js';
+import { nexthops, waitEcmpRoute } from './frr.js';
 
 const yaml = (nodes: string[]) => `
 apiVersion: metallb.io/v1beta1
@@ -32,42 +32,21 @@ metadata: { name: tor, namespace: metallb-system }
 spec: { myASN: 64513, peerASN: 64512, peerAddress: 10.77.0.1, holdTime: 9s }
 ---
 ${nodes.map((n) => `kind: Node\nmetadata: { name: ${n} }\n---`).join('\n')}
-kind: Service
-metadata: { name: api, namespace: default }
-spec: { type: LoadBalancer, clusterIP: 10.43.0.11, ports: [{ port: 8080 }] }
----
-kind: EndpointSlice
-metadata: { name: api-1, namespace: default, labels: { kubernetes.io/service-name: api } }
-endpoints:
-${nodes.map((n, i) => `  - { addresses: [10.244.${i}.3], nodeName: ${n} }`).join('\n')}
-`;
+${apiServiceYaml('10.43.0.11', nodes)}`;
 
 for (const backend of ['lbkit', 'gobgp'] as const)
 describeInterop(`lbkitd BGP ECMP (${backend} backend) against FRR`, { root: true, bins: ['ip', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra', ...(backend === 'gobgp' ? ['gobgpd', 'gobgp'] : [])] }, () => {
   const c = new Cluster({ nodes: 3, router: '10.77.0.1/24', args: () => ['--bgp-backend', backend, '--l2-backend', 'kernel', '--log-level', 'warn'] });
-  let frrPids: number[] = [];
-
-  beforeAll(async () => {
-    ensureBuilt();
-    await c.up(yaml(['node1', 'node2', 'node3']));
-    frrPids = await startFrr(c.router, `${c.dir}/frr`, frrConf(`${c.dir}/frr`, 64512, '10.77.0.1', 64513, '10.77.0.0/24'));
-    for (const n of c.nodes) c.startLbkitd(n);
-  }, 300_000);
-
-  afterAll(async () => {
-    killPids(frrPids);
-    await c.down();
-  }, 60_000);
+  const frr = frrSuite(c, yaml(['node1', 'node2', 'node3']), [{ address: '10.77.0.1', asn: 64512, nodesAsn: 64513 }]);
 
   it('the router gets an ECMP route to the VIP over every node, with the community', async () => {
-    const vip = await until(() => c.state(c.nodes[0]!)?.services.find((s) => s.service === 'default/api')?.ingress[0], 30_000, 'assignment');
+    const vip = await assignedVip(c);
     expect(vip).toBe('10.96.10.0');
     const t0 = Date.now();
     const route = await waitEcmpRoute(c.router, vip, 3, 90_000, 'ECMP route with 3 next hops');
     console.log(`[kube-e2e] ${backend}: FRR ECMP route after ${Date.now() - t0} ms:\n${route}`);
     expect(nexthops(route)).toEqual(['10.77.0.11', '10.77.0.12', '10.77.0.13']);
-    const vty = await sh('vtysh', ['--vty_socket', `${c.dir}/frr`, '-c', `show bgp ipv4 unicast ${vip}/32 json`], { ns: c.router });
-    const j = JSON.parse(vty) as { paths: Array<{ community?: { string: string } }> };
+    const j = await frr[0]!.json<{ paths: Array<{ community?: { string: string } }> }>(`show bgp ipv4 unicast ${vip}/32 json`);
     expect(j.paths).toHaveLength(3);
     for (const p of j.paths) expect(p.community?.string).toBe('64512:100');
 

@@ -4,11 +4,10 @@
  * so lbkitd (@lbkit/bgp backend) announces both routes — the /32 with LOCAL_PREF 100 and the /24
  * aggregate with LOCAL_PREF 200 — and an iBGP FRR 8.4 router holds both with those preferences.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
-import { sh } from '../../../../test-utils/netns.js';
-import { Cluster, ensureBuilt, until } from './cluster.js';
-import { frrConf, killPids, startFrr } from './frr.js';
+import { apiServiceYaml, assignedVip, frrSuite } from './bgp-suite.js';
+import { Cluster, until } from './cluster.js';
 
 const yaml = `
 kind: IPAddressPool
@@ -30,36 +29,17 @@ spec: { myASN: 64512, peerASN: 64512, peerAddress: 10.77.0.1, holdTime: 9s }
 kind: Node
 metadata: { name: node1 }
 ---
-kind: Service
-metadata: { name: api, namespace: default }
-spec: { type: LoadBalancer, clusterIP: 10.43.0.12, ports: [{ port: 8080 }] }
----
-kind: EndpointSlice
-metadata: { name: api-1, namespace: default, labels: { kubernetes.io/service-name: api } }
-endpoints: [{ addresses: [10.244.0.3], nodeName: node1 }]
-`;
+${apiServiceYaml('10.43.0.12', ['node1'])}`;
 
 describeInterop('two advertisements, different localPref and aggregationLength, against iBGP FRR', { root: true, bins: ['ip', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra'] }, () => {
   const c = new Cluster({ nodes: 1, router: '10.77.0.1/24', args: () => ['--bgp-backend', 'lbkit', '--l2-backend', 'kernel', '--log-level', 'warn'] });
-  const pids: number[] = [];
-
-  beforeAll(async () => {
-    ensureBuilt();
-    await c.up(yaml);
-    pids.push(...(await startFrr(c.router, `${c.dir}/frr`, frrConf(`${c.dir}/frr`, 64512, '10.77.0.1', 64512, '10.77.0.0/24'))));
-    for (const n of c.nodes) c.startLbkitd(n);
-  }, 300_000);
-
-  afterAll(async () => {
-    killPids(pids);
-    await c.down();
-  }, 60_000);
+  const frr = frrSuite(c, yaml, [{ address: '10.77.0.1', asn: 64512, nodesAsn: 64512 }]);
 
   it('the router holds the /32 with LOCAL_PREF 100 and the /24 with LOCAL_PREF 200', async () => {
-    const vip = await until(() => c.state(c.nodes[0]!)?.services.find((s) => s.service === 'default/api')?.ingress[0], 30_000, 'assignment');
+    const vip = await assignedVip(c);
     type Rib = { routes?: Record<string, Array<{ locPrf?: number; localpref?: number }>> };
     const rib = await until(async () => {
-      const r = JSON.parse(await sh('vtysh', ['--vty_socket', `${c.dir}/frr`, '-c', 'show bgp ipv4 unicast json'], { ns: c.router })) as Rib;
+      const r = await frr[0]!.json<Rib>('show bgp ipv4 unicast json');
       return r.routes?.[`${vip}/32`] && r.routes?.['10.96.30.0/24'] ? r : undefined;
     }, 60_000, 'both routes on the router', 200);
     const pref = (p: string) => rib.routes![p]!.map((x) => x.locPrf ?? x.localpref);

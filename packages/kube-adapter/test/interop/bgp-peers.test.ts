@@ -4,11 +4,12 @@
  * `spare` peer only exists on node1 (node selector). tor gets ECMP over all nodes; spare has a
  * session with node1 only and never receives the route.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
 import { sh } from '../../../../test-utils/netns.js';
-import { Cluster, ensureBuilt, until } from './cluster.js';
-import { frrConf, killPids, nexthops, startFrr, waitEcmpRoute } from './frr.js';
+import { apiServiceYaml, assignedVip, frrSuite } from './bgp-suite.js';
+import { Cluster, until } from './cluster.js';
+import { nexthops, waitEcmpRoute } from './frr.js';
 
 const yaml = `
 kind: IPAddressPool
@@ -36,57 +37,36 @@ metadata: { name: node2, labels: { rack: b } }
 kind: Node
 metadata: { name: node3, labels: { rack: b } }
 ---
-kind: Service
-metadata: { name: api, namespace: default }
-spec: { type: LoadBalancer, clusterIP: 10.43.0.11, ports: [{ port: 8080 }] }
----
-kind: EndpointSlice
-metadata: { name: api-1, namespace: default, labels: { kubernetes.io/service-name: api } }
-endpoints: [{ addresses: [10.244.0.3], nodeName: node1 }]
-`;
-
+${apiServiceYaml('10.43.0.11', ['node1'])}`;
 
 describeInterop('lbkitd BGP peer filtering and peer node selectors (@lbkit/bgp) against two FRR routers', { root: true, bins: ['ip', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra'] }, () => {
   const c = new Cluster({ nodes: 3, router: '10.77.0.1/24', args: () => ['--bgp-backend', 'lbkit', '--l2-backend', 'kernel', '--log-level', 'warn'] });
-  let spare = '';
-  const pids: number[] = [];
-
-  beforeAll(async () => {
-    ensureBuilt();
-    await c.up(yaml);
-    spare = await c.topo.addNamespace('r2');
-    await c.topo.connect(spare, 'eth0', c.sw, 'br0', ['10.77.0.2/24']);
-    pids.push(...(await startFrr(c.router, `${c.dir}/frr`, frrConf(`${c.dir}/frr`, 64512, '10.77.0.1', 64513, '10.77.0.0/24'))));
-    pids.push(...(await startFrr(spare, `${c.dir}/frr2`, frrConf(`${c.dir}/frr2`, 64514, '10.77.0.2', 64513, '10.77.0.0/24'))));
-    for (const n of c.nodes) c.startLbkitd(n);
-  }, 300_000);
-
-  afterAll(async () => {
-    killPids(pids);
-    await c.down();
-  }, 60_000);
+  const routers = frrSuite(c, yaml, [
+    { address: '10.77.0.1', asn: 64512, nodesAsn: 64513 },
+    { address: '10.77.0.2', asn: 64514, nodesAsn: 64513 },
+  ]);
+  const tor = () => routers[0]!;
+  const spare = () => routers[1]!;
 
   it('only tor gets the route (ECMP, communities); spare peers with node1 only and gets nothing', async () => {
-    const vip = await until(() => c.state(c.nodes[0]!)?.services.find((s) => s.service === 'default/api')?.ingress[0], 30_000, 'assignment');
+    const vip = await assignedVip(c);
     const route = await waitEcmpRoute(c.router, vip, 3, 60_000, 'ECMP on tor');
     expect(nexthops(route)).toEqual(['10.77.0.11', '10.77.0.12', '10.77.0.13']);
-    const j = JSON.parse(await sh('vtysh', ['--vty_socket', `${c.dir}/frr`, '-c', `show bgp ipv4 unicast ${vip}/32 json`], { ns: c.router })) as {
-      paths: Array<{ community?: { string: string }; largeCommunity?: { string: string } }>;
-    };
+    const j = await tor().json<{ paths: Array<{ community?: { string: string }; largeCommunity?: { string: string } }> }>(`show bgp ipv4 unicast ${vip}/32 json`);
     for (const p of j.paths) {
       expect(p.community?.string).toBe('65000:7');
       expect(p.largeCommunity?.string).toBe('64513:1:2');
     }
     // spare: exactly one established session (node1, by node selector), no route
     const summary = await until(async () => {
-      const s = JSON.parse(await sh('vtysh', ['--vty_socket', `${c.dir}/frr2`, '-c', 'show bgp ipv4 unicast summary json'], { ns: spare })) as { peers?: Record<string, { state: string }> };
+      const s = await spare().json<{ peers?: Record<string, { state: string }> }>('show bgp ipv4 unicast summary json');
       const est = Object.entries(s.peers ?? {}).filter(([, p]) => p.state === 'Established');
       return est.length === 1 ? est : undefined;
     }, 60_000, 'one session on spare', 200);
     expect(summary.map(([a]) => a)).toEqual(['10.77.0.11']);
     await new Promise((r) => setTimeout(r, 1500));
-    expect((await sh('ip', ['route', 'show', `${vip}/32`], { ns: spare })).trim()).toBe('');
-    const rib = JSON.parse(await sh('vtysh', ['--vty_socket', `${c.dir}/frr2`, '-c', 'show bgp ipv4 unicast json'], { ns: spare })) as { routes?: Record<string, unknown> };
+    expect((await sh('ip', ['route', 'show', `${vip}/32`], { ns: spare().ns })).trim()).toBe('');
+    const rib = await spare().json<{ routes?: Record<string, unknown> }>('show bgp ipv4 unicast json');
     expect(Object.keys(rib.routes ?? {})).toEqual([]);
   }, 180_000);
 });

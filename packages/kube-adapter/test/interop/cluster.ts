@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sh, Topology } from '../../../../test-utils/netns.js';
+import { until as poll, type NotYet } from '../../../../test-utils/wait.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PKG = join(here, '..', '..');
@@ -184,13 +185,7 @@ export class Cluster {
   }
 }
 
-/** Polls fn until it returns a value (not undefined/null/false) or times out. */
-export async function until<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms: number, what: string, stepMs = 50): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== null && v !== false) return v as T;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
+/** Polls fn every `stepMs` (50) ms until it returns a value (not undefined/null/false) or times out. */
+export function until<T>(fn: () => Promise<T | NotYet> | T | NotYet, ms: number, what: string, stepMs = 50): Promise<T> {
+  return poll(fn, ms, what, stepMs);
 }

@@ -3,36 +3,22 @@
  * arping GARP) and serf membership, peers discovered from Node InternalIPs. 3 node namespaces + a client on a bridge; curl from the
  * client reaches the elected leader; kill the leader, measure until the client reaches the next.
  */
-import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
 import { sh } from '../../../../test-utils/netns.js';
-import { Cluster, ensureBuilt, until } from './cluster.js';
+import { until } from './cluster.js';
+import { hashOrder } from './l2-lab.js';
+import { useL2Cluster } from './l2-setup.js';
 import { l2Yaml, VIP } from './l2yaml.js';
 
-function hashOrder(ip: string, nodes: string[]): string[] {
-  return [...nodes].sort((a, b) => Buffer.compare(createHash('sha256').update(`${a}#${ip}`).digest(), createHash('sha256').update(`${b}#${ip}`).digest()));
-}
-
 describeInterop('lbkitd L2 failover (kernel ARP + serf membership)', { root: true, bins: ['ip', 'curl', 'arping', 'serf'] }, () => {
-  const c = new Cluster({
+  const c = useL2Cluster({
     nodes: 3,
     vipRange: '10.77.0.200/29',
     // no --memberlist-join: lbkitd discovers its peers from the Node objects' InternalIP
     args: (n) => ['--l2-backend', 'kernel', '--membership-backend', 'serf', '--memberlist-bind', `${n.ip}:7946`],
-  });
+  }, l2Yaml(['node1', 'node2', 'node3']));
 
-  beforeAll(async () => {
-    ensureBuilt();
-    await c.up(l2Yaml(['node1', 'node2', 'node3']));
-    for (const n of c.nodes) c.startHttp(n);
-    for (const n of c.nodes) c.startLbkitd(n);
-  }, 300_000);
-
-  afterAll(async () => {
-    if (process.env.KUBE_DEBUG) for (const n of c.nodes) console.log(n.name, n.logs.join(''));
-    await c.down();
-  }, 60_000);
 
   it('assigns the VIP, elects the sha256 winner, fails over on planned and unplanned loss', async () => {
     const names = c.nodes.map((n) => n.name);

@@ -15,42 +15,28 @@
  * rejoined, so the capture holds no gratuitous ARP / unsolicited NA for the VIP from its MAC and the
  * client's neighbour entry never leaves the leader.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
 import { sh } from '../../../../test-utils/netns.js';
-import { Cluster, ensureBuilt, until, type ClusterNode } from './cluster.js';
+import { until, type ClusterNode } from './cluster.js';
+import { hashOrder } from './l2-lab.js';
+import { useL2Cluster } from './l2-setup.js';
 import { l2Yaml, l2Yaml6 } from './l2yaml.js';
-
-function hashOrder(ip: string, nodes: string[]): string[] {
-  return [...nodes].sort((a, b) => Buffer.compare(createHash('sha256').update(`${a}#${ip}`).digest(), createHash('sha256').update(`${b}#${ip}`).digest()));
-}
 
 for (const family of ['ipv4', 'ipv6'] as const) {
   const v6 = family === 'ipv6';
   const service = v6 ? 'default/web6' : 'default/web';
   describeInterop(`lbkitd L2 failover (@lbkit/${v6 ? 'ndp' : 'arp'} + @lbkit/memberlist, ${family})`, { root: true, bins: ['ip', 'curl', '/usr/bin/python3', 'tcpdump', 'tshark'] }, () => {
-    const c = new Cluster({
+    const c = useL2Cluster({
       prefix: v6 ? 'kl2v6' : 'kl2v4',
       nodes: 3,
       ipv6: v6,
       ...(v6 ? { vipRange6: 'fd00:77::200/125' } : { vipRange: '10.77.0.200/29' }),
       args: (n) => ['--l2-backend', 'lbkit', '--membership-backend', 'lbkit', '--memberlist-bind', `${n.ip}:7946`, '--memberlist-timings', 'fast'],
-    });
+    }, v6 ? l2Yaml6(['node1', 'node2', 'node3']) : l2Yaml(['node1', 'node2', 'node3']));
 
-    beforeAll(async () => {
-      ensureBuilt();
-      await c.up(v6 ? l2Yaml6(['node1', 'node2', 'node3']) : l2Yaml(['node1', 'node2', 'node3']));
-      for (const n of c.nodes) c.startHttp(n);
-      for (const n of c.nodes) c.startLbkitd(n);
-    }, 300_000);
-
-    afterAll(async () => {
-      if (process.env.KUBE_DEBUG) for (const n of c.nodes) console.log(n.name, n.logs.join(''));
-      await c.down();
-    }, 60_000);
 
     /** Waits for three members and one assignment everywhere; returns the VIP, the hash order and the single L2 owner. */
     const converged = async (): Promise<{ vip: string; order: string[]; leader: ClusterNode }> => {

@@ -8,55 +8,26 @@
  * back to it (tcpdump on the client sees that burst after the heal). Measured: heal → one owner in
  * every node's state and curl answered by the winner.
  */
-import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
-import { sh } from '../../../../test-utils/netns.js';
-import { Cluster, ensureBuilt, until, type ClusterNode } from './cluster.js';
+import { until } from './cluster.js';
+import { hashOrder, partition, quickCurl } from './l2-lab.js';
+import { useL2Cluster } from './l2-setup.js';
 import { l2Yaml } from './l2yaml.js';
 
 const SERVICE = 'default/web';
-const hashOrder = (ip: string, nodes: string[]): string[] =>
-  [...nodes].sort((a, b) => Buffer.compare(createHash('sha256').update(`${a}#${ip}`).digest(), createHash('sha256').update(`${b}#${ip}`).digest()));
 
 describeInterop('lbkitd L2 partition heal (@lbkit/memberlist reconnect + re-announce on join)', { root: true, bins: ['ip', 'curl', 'nft', 'tcpdump'] }, () => {
-  const c = new Cluster({
+  const c = useL2Cluster({
     prefix: 'kl2ph',
     nodes: 3,
     vipRange: '10.77.0.200/29',
     args: (n) => ['--l2-backend', 'lbkit', '--membership-backend', 'lbkit', '--memberlist-bind', `${n.ip}:7946`, '--memberlist-timings', 'fast'],
-  });
+  }, l2Yaml(['node1', 'node2', 'node3']));
 
-  beforeAll(async () => {
-    ensureBuilt();
-    await c.up(l2Yaml(['node1', 'node2', 'node3']));
-    for (const n of c.nodes) c.startHttp(n);
-    for (const n of c.nodes) c.startLbkitd(n);
-  }, 300_000);
-
-  afterAll(async () => {
-    if (process.env.KUBE_DEBUG) for (const n of c.nodes) console.log(n.name, n.logs.join(''));
-    await c.down();
-  }, 60_000);
 
   const owners = (vip: string): string[] => c.nodes.filter((n) => (c.state(n)?.l2[SERVICE] ?? []).includes(vip)).map((n) => n.name);
-  const curl = async (vip: string): Promise<string | null> => {
-    try {
-      return (await sh('curl', ['-s', '--connect-timeout', '0.1', '--max-time', '0.3', `http://${vip}:8080/`], { ns: c.client, timeoutMs: 5000 })).trim() || null;
-    } catch {
-      return null;
-    }
-  };
-
-  async function cut(n: ClusterNode, others: ClusterNode[], on: boolean): Promise<void> {
-    if (!on) return void (await sh('nft', ['delete', 'table', 'inet', 'lbkpart'], { ns: n.ns }));
-    const set = others.map((o) => o.ip).join(', ');
-    await sh('nft', ['add', 'table', 'inet', 'lbkpart'], { ns: n.ns });
-    await sh('nft', ['add chain inet lbkpart in { type filter hook input priority 0 ; policy accept ; }'], { ns: n.ns });
-    await sh('nft', ['add chain inet lbkpart out { type filter hook output priority 0 ; policy accept ; }'], { ns: n.ns });
-    await sh('nft', [`add rule inet lbkpart in ip saddr { ${set} } drop`], { ns: n.ns });
-    await sh('nft', [`add rule inet lbkpart out ip daddr { ${set} } drop`], { ns: n.ns });
-  }
+  const curl = (vip: string): Promise<string | null> => quickCurl(c, vip);
 
   it('after the heal one owner remains and the client is back on the hash winner within 2 s', async () => {
     const vip = await until(() => {
@@ -71,7 +42,7 @@ describeInterop('lbkitd L2 partition heal (@lbkit/memberlist reconnect + re-anno
 
     const heals: number[] = [];
     for (let round = 0; round < 2; round++) {
-      await cut(winner, rest, true);
+      await partition(winner, rest, true);
       // the other side takes over (its GARP moves the client); the isolated winner keeps announcing
       await until(() => owners(vip).sort().join() === [order[0], order[1]].sort().join(), 15_000, 'two owners during the partition');
       await until(() => curl(vip).then((b) => b === order[1]), 15_000, `client on ${order[1]} during the partition`, 20);
@@ -82,7 +53,7 @@ describeInterop('lbkitd L2 partition heal (@lbkit/memberlist reconnect + re-anno
       await new Promise((r) => setTimeout(r, 300));
       const before = arp.length;
       const t0 = performance.now();
-      await cut(winner, rest, false);
+      await partition(winner, rest, false);
       await until(async () => owners(vip).join() === order[0] && (await curl(vip)) === order[0], 20_000, 'one owner and the client back on the winner', 10);
       const ms = performance.now() - t0;
       heals.push(ms);

@@ -3,6 +3,7 @@
  * (ml-agent, ml-node.mjs); collects them and waits for a matching line.
  */
 import type { ChildProcess } from 'node:child_process';
+import { jsonLineSplitter } from '../../../../test-utils/jsonl.js';
 
 /** One JSON line of output. */
 export type Line = { t: number; ev: string; node?: string } & Record<string, unknown>;
@@ -11,23 +12,13 @@ export type Line = { t: number; ev: string; node?: string } & Record<string, unk
 export class JsonlProc {
   readonly lines: Line[] = [];
   stderr = '';
-  private buf = '';
   private readonly watchers = new Set<() => void>();
 
   constructor(readonly name: string, readonly child: ChildProcess) {
     child.stdout?.setEncoding('utf8');
+    const split = jsonLineSplitter<Line>((l) => this.lines.push(l));
     child.stdout?.on('data', (d: string) => {
-      this.buf += d;
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const s = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        try {
-          this.lines.push(JSON.parse(s) as Line);
-        } catch {
-          /* not a JSON line */
-        }
-      }
+      split(d);
       for (const w of this.watchers) w();
     });
     child.stderr?.setEncoding('utf8');

@@ -110,6 +110,8 @@ describeInterop('NdpInterfaceSpeaker: NA schedule, kernel-visible joins, interfa
     }
     const stats = JSON.parse((await s2.cmd('stats', /^stats /)).slice(6)) as { answered: number };
     expect(stats.answered).toBeGreaterThanOrEqual(3); // cumulative over both sockets
+    // the native responder's per-target counts reach JavaScript (what lbkitd turns into the metallb_layer2_* counters)
+    await s2.wait(new RegExp(`^replies ${VIP} [1-9]`), 5000, from);
   });
 
   it('after the re-creation, down/up of the new interface re-announces (entry taken back from node1)', async () => {
