@@ -54,11 +54,25 @@ comparison with a real peer was measured in the same run as our number.
 if (!filter.length || !existsSync(join(root, 'docs', 'benchmarks.md'))) {
   writeFileSync(join(root, 'docs', 'benchmarks.md'), [header, ...sections].join('\n'));
 } else {
-  // Partial run: replace only the sections that were re-measured, and say so in the header.
+  // Partial run: replace only the sections that were re-measured, and list in the header, once per
+  // section, the latest date and command that re-measured it.
   let doc = readFileSync(join(root, 'docs', 'benchmarks.md'), 'utf8');
-  const note = `Re-measured on ${new Date().toISOString().slice(0, 10)} by \`npm run bench -- ${filter.join(' ')}\`: ${sections.map((s) => s.split('\n')[0].replace(/^## /, '')).join('; ')}.\n\n`;
   const firstSection = doc.indexOf('\n## ');
-  if (firstSection >= 0) doc = doc.slice(0, firstSection + 1) + note + doc.slice(firstSection + 1);
+  const head = firstSection >= 0 ? doc.slice(0, firstSection + 1) : doc;
+  const body = firstSection >= 0 ? doc.slice(firstSection + 1) : '';
+  const remeasured = new Map(); // section title → "date by `command`"
+  for (const line of head.split('\n')) {
+    const old = /^Re-measured on (\S+) by (`[^`]*`): (.*)\.$/.exec(line); // earlier one-line-per-run format
+    if (old) for (const t of old[3].split('; ')) if (!remeasured.has(t)) remeasured.set(t, `${old[1]} by ${old[2]}`);
+    const item = /^- (.*): re-measured (.*)$/.exec(line);
+    if (item) remeasured.set(item[1], item[2]);
+  }
+  const when = `${new Date().toISOString().slice(0, 10)} by \`npm run bench -- ${filter.join(' ')}\``;
+  for (const s of sections) remeasured.set(s.split('\n')[0].replace(/^## /, ''), when);
+  const keep = head.split('\n').filter((l) => !/^Re-measured on /.test(l) && !/^- .*: re-measured /.test(l) && l !== 'Sections re-measured since:');
+  const intro = keep.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd();
+  const list = [...remeasured].map(([t, w]) => `- ${t}: re-measured ${w}`).join('\n');
+  doc = `${intro}\n\nSections re-measured since:\n${list}\n\n${body}`;
   for (const s of sections) {
     const title = s.split('\n')[0];
     const start = doc.indexOf(title + '\n');

@@ -252,7 +252,7 @@ async function main(): Promise<void> {
       `keepalived: ${ka.notes.join('; ')}. Its failover includes VRRP's master-down detection (3 × advert_int + skew); lbkitd's`,
       `includes memberlist's failure detection (fast profile: 100 ms probes + suspicion).\n`,
       `Where lbkitd's start goes (measured alone in this run): \`lbkitd --version\` (Node start + module loading) ${versionMs.toFixed(0)} ms;`,
-      `parsing the ${(text.length / 1e6).toFixed(1)} MB YAML file (${N} Services + ${N} EndpointSlices, the \`yaml\` package) ${parseMs.toFixed(0)} ms of CPU per`,
+      `parsing the ${(text.length / 1e6).toFixed(1)} MB YAML file (${N} Services + ${N} EndpointSlices, js-yaml) ${parseMs.toFixed(0)} ms of CPU per`,
       `lbkitd, three of them at once on 2 vCPUs. A speaker fed by the Kubernetes API (list/watch) does not parse YAML.`,
       '',
     );

@@ -128,6 +128,18 @@ describe('charts/lbkit', () => {
     for (const w of [...byKind(docs, 'Deployment'), ...byKind(docs, 'DaemonSet')]) expect(w.spec.template.spec.containers[0].image).toBe('registry.local/lbkitd:dev');
   });
 
+  it('leader election: replicas > 1 only with controller.leaderElect, which passes --leader-elect and is covered by RBAC', () => {
+    expect(() => render({ controller: { replicas: 2 } })).toThrow(/leaderElect/);
+    const { docs } = render({ controller: { replicas: 2, leaderElect: true } });
+    expect(checkWorkloads(docs, secretsOf(docs)).controller).toBeDefined();
+    const dep = byKind(docs, 'Deployment')[0]!;
+    expect(dep.spec.replicas).toBe(2);
+    expect(dep.spec.template.spec.containers[0].args).toContain('--leader-elect');
+    expect(byKind(render().docs, 'Deployment')[0]!.spec.template.spec.containers[0].args).not.toContain('--leader-elect');
+    const leaseRules = byKind(docs, 'Role').flatMap((r) => (r.rules as Obj[]).filter((x) => (x.resources as string[]).includes('leases')));
+    expect(leaseRules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }]);
+  });
+
   it('memberlist off: no bind, no key; speaker and controller can be disabled', () => {
     const off = render({ speaker: { memberlist: { enabled: false } } }).docs;
     const env = byKind(off, 'DaemonSet')[0]!.spec.template.spec.containers[0].env.map((e: Obj) => e.name);

@@ -89,4 +89,24 @@ describe('FakeApiServer', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(api.watchCount).toBe(0);
   });
+
+  it('coordination.k8s.io/v1 Leases: create, 409 AlreadyExists, PUT with the current resourceVersion, 409 Conflict on a stale one', async () => {
+    api = new FakeApiServer();
+    await api.start();
+    const base = '/apis/coordination.k8s.io/v1/namespaces/ns/leases';
+    const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } };
+    const created = await req('POST', base, lease);
+    expect(created.code).toBe(201);
+    expect(created.body.kind).toBe('Lease');
+    expect((await req('POST', base, lease)).code).toBe(409);
+    const rv = created.body.metadata.resourceVersion as string;
+    const mine = await req('PUT', `${base}/l`, { ...lease, metadata: { name: 'l', resourceVersion: rv }, spec: { holderIdentity: 'b', leaseDurationSeconds: 15 } });
+    expect(mine.code).toBe(200);
+    expect(mine.body.spec.holderIdentity).toBe('b');
+    expect(mine.body.metadata).toMatchObject({ name: 'l', namespace: 'ns' });
+    const stale = await req('PUT', `${base}/l`, { ...lease, metadata: { name: 'l', resourceVersion: rv }, spec: { holderIdentity: 'c', leaseDurationSeconds: 15 } });
+    expect(stale.code).toBe(409);
+    expect(stale.body.reason).toBe('Conflict');
+    expect((api.get('/apis/coordination.k8s.io/v1', 'leases', 'ns', 'l')!.spec as { holderIdentity: string }).holderIdentity).toBe('b');
+  });
 });

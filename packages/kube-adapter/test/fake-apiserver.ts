@@ -33,6 +33,8 @@ export interface Req {
   path: string;
   contentType?: string;
   body?: unknown;
+  /** The Authorization header (tells which client sent it). */
+  auth?: string;
 }
 
 /** An injected fault: requests matching `method` and `path` answer `status`. */
@@ -84,6 +86,8 @@ const KINDS: Record<string, string> = {
   bfdprofiles: 'BFDProfile',
   servicel2statuses: 'ServiceL2Status',
   servicebgpstatuses: 'ServiceBGPStatus',
+  // coordination.k8s.io/v1 (leader election): PUT with a stale resourceVersion answers 409
+  leases: 'Lease',
 };
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
@@ -297,7 +301,7 @@ export class FakeApiServer {
     const isWatch = u.searchParams.get('watch') === 'true';
     const full = u.pathname + (u.search || '');
     this.counts.requests++;
-    if (this.opts.recordRequests !== false) this.requests.push({ method, path: full, contentType: req.headers['content-type'], body });
+    if (this.opts.recordRequests !== false) this.requests.push({ method, path: full, contentType: req.headers['content-type'], body, auth: req.headers.authorization });
     const f = this.fault(method, full, isWatch);
     if (f) {
       this.counts.faults++;
@@ -381,7 +385,10 @@ export class FakeApiServer {
       return this.send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`));
     }
     if (method === 'PUT') {
+      if (!body || typeof body !== 'object' || Array.isArray(body)) return this.send(res, 400, status(400, 'BadRequest', 'PUT needs an object'));
       const o = body as Obj;
+      // as kube-apiserver: the object is the one the path names (namespace from the URL)
+      o.metadata = { ...(o.metadata ?? {}), name: cur.metadata.name, ...(cur.metadata.namespace !== undefined ? { namespace: cur.metadata.namespace } : {}) };
       const next = sub ? { ...cur, status: o.status } : { ...o, status: cur.status };
       return this.send(res, 200, this.commit(c, 'MODIFIED', next as Obj, sub ? 'status' : undefined));
     }

@@ -189,6 +189,11 @@ const FUNCS: Record<string, (...a: V[]) => V> = {
   or: (...vs) => vs.find((v) => truthy(v)) ?? vs[vs.length - 1],
   eq: (a, ...bs) => bs.some((b) => a === b),
   ne: (a, b) => a !== b,
+  gt: (a, b) => (a as number) > (b as number),
+  int: (v) => Math.trunc(Number(v ?? 0)),
+  fail: (msg) => {
+    throw new Error(`execution error: ${print(msg)}`);
+  },
   lookup: () => ({}),
   index: (o, ...ks) => ks.reduce<V>((x, k) => (x as Record<string, V> | undefined)?.[k as string], o),
   list: (...vs) => vs,

@@ -47,6 +47,13 @@ describe('lbkitd parseArgs (util.parseArgs)', () => {
     expect(parseArgs([...base, '--lb-class=--odd'], {}).lbClass).toBe('--odd');
   });
 
+  it('--l2-drain-ms: the L2 drain window after a hand-over (unset = the backend default), separate from --drain-ms', () => {
+    expect(parseArgs(base, {}).l2DrainMs).toBeUndefined();
+    expect(parseArgs([...base, '--l2-drain-ms', '0'], {})).toMatchObject({ l2DrainMs: 0, drainMs: 0 });
+    expect(parseArgs([...base, '--l2-drain-ms=60000', '--drain-ms', '2000'], {})).toMatchObject({ l2DrainMs: 60_000, drainMs: 2000 });
+    expect(() => parseArgs([...base, '--l2-drain-ms', '-1'], {})).toThrow(new UsageError('--l2-drain-ms: expected an integer 0..3600000, got "-1"'));
+  });
+
   it('--help and --version need no source', () => {
     expect(parseArgs(['--version'], {})).toMatchObject({ version: true, help: false });
     expect(parseArgs(['-h'], {})).toMatchObject({ help: true });

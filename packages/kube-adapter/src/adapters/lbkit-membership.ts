@@ -42,7 +42,7 @@ export interface LbkitMembershipOptions {
    * or explicit overrides of the LAN timings.
    */
   timings?: MembershipTimings | Partial<Timings>;
-  /** Retry period for seeds that did not answer, ms (default 1000). */
+  /** Longest retry period for seeds that did not answer, ms (default 1000; retries start at 100 ms and double). */
   retryJoinMs?: number;
   /** How long start() waits for the first join attempt, ms (default 3000). */
   firstJoinWaitMs?: number;
@@ -158,6 +158,8 @@ export class LbkitMembership implements Membership {
   private readonly log: Logger;
   private retry: NodeJS.Timeout | undefined;
   private restart: NodeJS.Timeout | undefined;
+  /** Current join retry delay, ms (0 = next retry is the first). */
+  private joinDelay = 0;
   private report: NodeJS.Timeout | undefined;
   private engineOpts: EngineOptions | undefined;
   /** Addresses of the other members, to re-join after a worker restart. */
@@ -259,10 +261,8 @@ export class LbkitMembership implements Membership {
       return;
     }
     const seeds = [...new Set([...peers, ...this.opts.join])];
-    if (seeds.length && !(await this.tryJoin(seeds)) && !this.stopped) {
-      this.retry = setTimeout(() => this.joinLoop(seeds), this.opts.retryJoinMs ?? 1000);
-      this.retry.unref();
-    }
+    this.joinDelay = 0;
+    if (seeds.length && !(await this.tryJoin(seeds)) && !this.stopped) this.scheduleJoin(seeds);
   }
 
   /**
@@ -278,9 +278,19 @@ export class LbkitMembership implements Membership {
     if (ok || this.stopped) return;
     void first.then((late) => {
       if (late || this.stopped) return;
-      this.retry = setTimeout(() => this.joinLoop(seeds), this.opts.retryJoinMs ?? 1000);
-      this.retry.unref();
+      this.scheduleJoin(seeds);
     });
+  }
+
+  /**
+   * Next join attempt: nodes that start together are not all listening at the first attempt, so the
+   * retry delay starts short (100 ms) and doubles up to `retryJoinMs`; it starts over after a restart.
+   */
+  private scheduleJoin(seeds: string[]): void {
+    const max = this.opts.retryJoinMs ?? 1000;
+    this.joinDelay = Math.min(max, this.joinDelay ? this.joinDelay * 2 : 100);
+    this.retry = setTimeout(() => this.joinLoop(seeds), this.joinDelay);
+    this.retry.unref();
   }
 
   private async reportDrops(): Promise<void> {
@@ -294,8 +304,7 @@ export class LbkitMembership implements Membership {
   private joinLoop(seeds: string[]): void {
     void this.tryJoin(seeds).then((ok) => {
       if (ok || this.stopped) return;
-      this.retry = setTimeout(() => this.joinLoop(seeds), this.opts.retryJoinMs ?? 1000);
-      this.retry.unref();
+      this.scheduleJoin(seeds);
     });
   }
 

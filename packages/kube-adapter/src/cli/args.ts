@@ -38,6 +38,8 @@ export interface LbkitdArgs {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   stateFile?: string;
   ignoreExcludeLB: boolean;
+  /** `--leader-elect`: controller only runs while holding the `lbkit-controller` Lease (absent = off). */
+  leaderElect?: boolean;
   l2Backend: 'auto' | 'lbkit' | 'kernel';
   membershipBackend: 'auto' | 'lbkit' | 'serf';
   bgpBackend: 'auto' | 'lbkit' | 'gobgp';
@@ -97,6 +99,9 @@ Options:
   --bgp-backend auto|lbkit|gobgp   lbkit: @lbkit/bgp; gobgp: Debian gobgpd per node (one RIB for all peers)
                                    (auto, the default: the lbkit backend when integrated, else the alternative)
   --ignore-exclude-lb              ignore node.kubernetes.io/exclude-from-external-load-balancers
+  --leader-elect                   --mode controller with a Kubernetes source: run only while holding the
+                                   Lease lbkit-controller in --namespace (15 s lease, 10 s renew deadline,
+                                   2 s retry, as client-go); a standby waits, a leader that loses it exits
   --log-level debug|info|warn|error
   --version                        print the version and exit
   --check                          with --config: validate the file (YAML, CRD schemas, MetalLB rules),
@@ -135,6 +140,7 @@ const OPTIONS = {
   'membership-backend': { type: 'string' },
   'bgp-backend': { type: 'string' },
   'ignore-exclude-lb': { type: 'boolean' },
+  'leader-elect': { type: 'boolean' },
   'log-level': { type: 'string' },
   version: { type: 'boolean' },
   check: { type: 'boolean' },
@@ -208,6 +214,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     l2StartupGraceMs: v['l2-startup-grace-ms'] !== undefined ? int(v['l2-startup-grace-ms'], '--l2-startup-grace-ms', 0, 600_000) : 5000,
     logLevel: v['log-level'] !== undefined ? oneOf(v['log-level'], '--log-level', ['debug', 'info', 'warn', 'error'] as const, 'unknown level') : 'info',
     ignoreExcludeLB: v['ignore-exclude-lb'] ?? false,
+    ...(v['leader-elect'] ? { leaderElect: true } : {}),
     l2Backend: v['l2-backend'] !== undefined ? oneOf(v['l2-backend'], '--l2-backend', ['auto', 'lbkit', 'kernel'] as const) : 'auto',
     membershipBackend: v['membership-backend'] !== undefined ? oneOf(v['membership-backend'], '--membership-backend', ['auto', 'lbkit', 'serf'] as const) : 'auto',
     bgpBackend: v['bgp-backend'] !== undefined ? oneOf(v['bgp-backend'], '--bgp-backend', ['auto', 'lbkit', 'gobgp'] as const) : 'auto',

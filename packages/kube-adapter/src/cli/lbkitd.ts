@@ -6,6 +6,7 @@
 import { writeFileSync, renameSync } from 'node:fs';
 import { DEFAULT_WEBHOOK_CERT_DIR, loadMemberlistSecret, parseArgs, USAGE, UsageError, type LbkitdArgs } from './args.js';
 import { lbkitVersion } from './version.js';
+import { applyHeapTuning } from './heap.js';
 import { Daemon } from '../daemon.js';
 import { errMsg } from '../errors.js';
 import { jsonLogger, type Logger } from '../log.js';
@@ -46,11 +47,19 @@ export async function main(argv: string[]): Promise<number> {
     return r.ok ? 0 : 1;
   }
   const log = jsonLogger({ node: args.node || undefined }, args.logLevel);
+  const heap = applyHeapTuning();
+  if (heap.note) log.log('info', 'heap tuning', { heapGrowingPercent: heap.growingPercent ?? 'V8 default', note: heap.note });
   process.on('unhandledRejection', (e) => log.log('error', 'unhandled rejection', { err: errMsg(e) }));
   const registry = new Registry({ defaultMetrics: true });
   const metrics = metallbMetrics(registry);
 
   let source: ObjectSource;
+  // --leader-elect: the controller runs only while holding the Lease (src/kube/leader-election.ts)
+  let elector: import('../kube/leader-election.js').LeaderElector | undefined;
+  if (args.leaderElect && (args.config || args.mode !== 'controller')) {
+    process.stderr.write('lbkitd: --leader-elect needs --mode controller and a Kubernetes source (--kubeconfig or --in-cluster)\n');
+    return 2;
+  }
   if (args.config) {
     // an invalid file at start is fatal (later bad edits keep the last good config)
     const check = checkConfigFile(args.config, args.namespace);
@@ -75,6 +84,15 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     source = new KubeSource(kc, { namespace: args.namespace, podName: process.env.METALLB_POD_NAME, podUID: process.env.METALLB_POD_UID, log });
+    if (args.leaderElect) {
+      const { LeaderElector } = await import('../kube/leader-election.js');
+      const { RestClient } = await import('../kube/rest.js');
+      const { hostname } = await import('node:os');
+      const { randomUUID } = await import('node:crypto');
+      // durations: client-go's defaults; LBKITD_LEADER_ELECT_{LEASE,RENEW,RETRY}_MS override them (tests)
+      const ms = (k: string) => (Number(process.env[`LBKITD_LEADER_ELECT_${k}_MS`]) > 0 ? Number(process.env[`LBKITD_LEADER_ELECT_${k}_MS`]) : undefined);
+      elector = new LeaderElector(new RestClient(kc), { namespace: args.namespace, name: 'lbkit-controller', identity: `${process.env.METALLB_POD_NAME || hostname()}_${randomUUID()}`, leaseDurationMs: ms('LEASE'), renewDeadlineMs: ms('RENEW'), retryPeriodMs: ms('RETRY'), log });
+    }
   }
 
   // compile the CRD-schema validators now, before memberlist runs: ~0.3 s of CPU that must not
@@ -169,11 +187,21 @@ export async function main(argv: string[]): Promise<number> {
     // before start() returned (source not synced: API unreachable, RBAC 403, CRD missing): stop
     // the daemon, which makes start() return at once
     if (onSignal) onSignal(sig);
-    else void daemon.stop().catch(() => {});
+    else {
+      void elector?.stop(true);
+      void daemon.stop().catch(() => {});
+    }
   };
   process.once('SIGTERM', () => early('SIGTERM'));
   process.once('SIGINT', () => early('SIGINT'));
   try {
+    if (elector) {
+      if (!(await elector.acquire())) throw new Error('stopped before becoming leader');
+      const el = elector;
+      // a leader that cannot renew stops at once (another replica may already be writing)
+      el.onLost = () => void daemon.stop().finally(() => process.exit(1));
+      closers.push(() => el.stop(true));
+    }
     await daemon.start();
   } catch (e) {
     if (!signalled) log.log('error', 'startup failed', { err: errMsg(e) });

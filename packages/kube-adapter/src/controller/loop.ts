@@ -79,7 +79,10 @@ function inputsSig(s: Service): string {
     ann = { ...ann };
     delete ann[ANN_ALLOCATED_FROM_POOL];
   }
-  return JSON.stringify([s.spec ?? null, s.metadata?.labels ?? null, ann ?? null]);
+  const labels = s.metadata?.labels;
+  // an empty map and no map are the same input (dropping our annotation may leave `{}`)
+  const nonEmpty = (m: object | undefined) => (m && Object.keys(m).length > 0 ? m : null);
+  return JSON.stringify([s.spec ?? null, nonEmpty(labels), nonEmpty(ann)]);
 }
 
 function matches(cur: Service | undefined, d: Desired): boolean {

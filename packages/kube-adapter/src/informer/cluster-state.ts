@@ -5,6 +5,7 @@
  * advertisements, peers, …: small) is built only when one of those kinds changed.
  */
 import { LABEL_SERVICE_NAME } from '../endpoints.js';
+import { internKey } from './transform.js';
 import { networkUnavailable } from '../endpoints.js';
 import { emptySnapshot, keyOf, type EndpointSlice, type KubeObject, type Node, type Service, type Snapshot } from '../types.js';
 
@@ -41,7 +42,7 @@ export class ClusterState {
 
   /** Applies one object event; says what it touched. */
   apply(field: keyof Snapshot, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, old?: KubeObject): Touched {
-    const key = keyOf(obj);
+    const key = internKey(keyOf(obj));
     switch (field) {
       case 'services':
         if (type === 'DELETED') this.services.delete(key);

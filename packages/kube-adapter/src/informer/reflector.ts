@@ -14,7 +14,7 @@ import { errMsg } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import type { KubeObject } from '../types.js';
 import { KeyBackoff } from '../queue/backoff.js';
-import { leanTransform, transformKindOf, type ObjectTransform } from './transform.js';
+import { internKey, leanTransform, transformKindOf, type ObjectTransform } from './transform.js';
 
 /** A watch event type as delivered to the handler. */
 export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -64,7 +64,7 @@ export { httpCode, shortErr };
 
 function keyOfObj(o: KubeObject): string {
   const m = o.metadata;
-  return m?.namespace ? `${m.namespace}/${m.name ?? ''}` : (m?.name ?? '');
+  return internKey(m?.namespace ? `${m.namespace}/${m.name ?? ''}` : String(m?.name ?? ''));
 }
 
 /** The reflector of one collection. */

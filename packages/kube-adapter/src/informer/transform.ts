@@ -12,7 +12,9 @@
  *   metadata strings when they are equal, so a status write coming back through the watch leaves a
  *   few new bytes in the long-lived heap instead of a whole new object (less old-generation garbage,
  *   a lower peak RSS at 50k Services);
- * - namespace names, kinds and apiVersions are interned (one string per distinct value).
+ * - namespace names, kinds, apiVersions and the enumerated strings of a spec (`type`, `protocol`,
+ *   policies, families) are interned (one string per distinct value, not one per object);
+ * - {@link internKey} gives one flat string per `namespace/name` key however often it is rebuilt.
  */
 import type { KubeObject } from '../types.js';
 
@@ -21,6 +23,20 @@ export type ObjectTransform = (obj: KubeObject, old: KubeObject | undefined) => 
 
 const DROP_META = new Set(['managedFields', 'ownerReferences', 'finalizers', 'selfLink']);
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** Spec fields holding one of a few values (enumerations): interned. */
+const ENUM_KEYS = new Set(['type', 'protocol', 'ipFamilyPolicy', 'externalTrafficPolicy', 'internalTrafficPolicy', 'sessionAffinity', 'ipFamilies', 'appProtocol', 'loadBalancerClass', 'trafficDistribution', 'addressType', 'status']);
+
+/**
+ * The internalized (flat, deduplicated) form of a key string: every map keyed by `namespace/name`
+ * then shares one string per object instead of holding its own concatenation.
+ */
+export function internKey(s: string): string {
+  const o: Record<string, 0> = {};
+  o[s] = 0;
+  for (const k in o) return k;
+  return s;
+}
 
 /** Structural equality of two JSON values. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
@@ -79,6 +95,7 @@ export function leanTransform(kind: TransformKind): ObjectTransform {
       const v = o[k];
       if (k === 'metadata') out.metadata = leanMeta(v, p?.metadata);
       else if (k === 'kind' || k === 'apiVersion') out[k] = intern(v);
+      else if (k === 'spec' && p?.spec === undefined && v && typeof v === 'object') out.spec = internEnums(v, 0);
       else if (kind === 'nodes' && k === 'status' && v && typeof v === 'object' && !Array.isArray(v)) {
         const st = v as Record<string, unknown>;
         const lean: Record<string, unknown> = {};
@@ -89,6 +106,25 @@ export function leanTransform(kind: TransformKind): ObjectTransform {
     }
     return out as KubeObject;
   };
+
+  /** Interns the enumerated strings of a freshly decoded spec in place (depth-limited). */
+  function internEnums(v: unknown, depth: number): unknown {
+    if (depth > 4 || !v || typeof v !== 'object') return v;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) v[i] = internEnums(v[i], depth + 1);
+      return v;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k in o) {
+      const x = o[k];
+      if (typeof x === 'string') {
+        if (ENUM_KEYS.has(k)) o[k] = intern(x);
+      } else if (Array.isArray(x) && ENUM_KEYS.has(k)) {
+        for (let i = 0; i < x.length; i++) x[i] = intern(x[i]);
+      } else if (x && typeof x === 'object') internEnums(x, depth + 1);
+    }
+    return o;
+  }
 
   function leanMeta(m: unknown, prev: unknown): unknown {
     if (!m || typeof m !== 'object' || Array.isArray(m)) return m;

@@ -6,7 +6,7 @@
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { loadAllYaml, YamlSyntaxError } from '../yaml-load.js';
 import { MemoryEventRecorder, type EventRecorder, type RecordedEvent, type StatusWriter } from '../events.js';
 import type { SpeakerStatusSink } from '../speaker.js';
 import { emptySnapshot, FIELD_OF_KIND, keyOf, type KubeObject, type Service, type Snapshot } from '../types.js';
@@ -46,8 +46,13 @@ let lastParse: { text: string; ns: string; snap: Snapshot } | undefined;
 
 function parseYamlText(text: string, file: string, defaultNamespace: string): Snapshot {
   const snap = emptySnapshot();
-  const docs = parseAllDocuments(text);
-  const list = Array.isArray(docs) ? docs : [docs];
+  let docs: unknown[];
+  try {
+    docs = loadAllYaml(text);
+  } catch (e) {
+    if (e instanceof YamlSyntaxError) throw new YamlSourceError(`${file}: document ${e.document}: YAML syntax error: ${e.message}`);
+    throw e;
+  }
   const seen = new Set<string>();
   const add = (o: unknown, where: string): void => {
     if (o === null || o === undefined) return;
@@ -83,11 +88,7 @@ function parseYamlText(text: string, file: string, defaultNamespace: string): Sn
     seen.add(id);
     (snap[field] as KubeObject[]).push(obj);
   };
-  list.forEach((d, i) => {
-    const where = `${file}: document ${i + 1}`;
-    if (d.errors.length) throw new YamlSourceError(`${where}: YAML syntax error: ${d.errors[0]!.message}`);
-    add(d.toJS(), where);
-  });
+  docs.forEach((d, i) => add(d, `${file}: document ${i + 1}`));
   return snap;
 }
 

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { parseAllDocuments } from 'yaml';
+import { loadAllYaml } from '../yaml-load.js';
 import { ConfigError } from '../errors.js';
 import { keyOf, type KubeObject } from '../types.js';
 
@@ -156,8 +156,8 @@ function parseDocuments(text: string): Json[] {
         /* not JSON after all: the YAML parser decides */
       }
     }
-    for (const d of parseAllDocuments(doc)) {
-      const v = d.toJS() as Json | null;
+    for (const d of loadAllYaml(doc)) {
+      const v = d as Json | null;
       if (v) out.push(v);
     }
   }
