@@ -63,7 +63,7 @@ if (!filter.length || !existsSync(join(root, 'docs', 'benchmarks.md'))) {
   const remeasured = new Map(); // section title → "date by `command`"
   for (const line of head.split('\n')) {
     const old = /^Re-measured on (\S+) by (`[^`]*`): (.*)\.$/.exec(line); // earlier one-line-per-run format
-    if (old) for (const t of old[3].split('; ')) if (!remeasured.has(t)) remeasured.set(t, `${old[1]} by ${old[2]}`);
+    if (old) for (const t of old[3].split("; ")) remeasured.set(t, `${old[1]} by ${old[2]}`); // later lines are newer
     const item = /^- (.*): re-measured (.*)$/.exec(line);
     if (item) remeasured.set(item[1], item[2]);
   }
