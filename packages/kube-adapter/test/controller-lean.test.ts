@@ -3,7 +3,6 @@
  * objects), low-priority informational writes in the REST client, no re-convergence when only our
  * own write comes back through the watch, hashed event signatures, and lbkitd's heap tuning.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAllocator } from '../src/adapters/allocator.js';
 import { heapTuningFor, DEFAULT_HEAP_GROWING_PERCENT } from '../src/cli/heap.js';
@@ -14,17 +13,13 @@ import { RestClient } from '../src/kube/rest.js';
 import { KubeSource } from '../src/source/kube.js';
 import type { KubeObject } from '../src/types.js';
 import { FakeApiServer, type Commit } from './fake-apiserver.js';
+import { kubeconfigFor as kubeconfig } from './config-helpers.js';
 import { until } from './helpers.js';
 
 const CORE = '/api/v1';
 const MLB = '/apis/metallb.io/v1beta1';
 const NS = 'metallb-system';
 
-function kubeconfig(server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: [{ name: 'f', server, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'c', cluster: 'f', user: 'u' }], currentContext: 'c' });
-  return kc;
-}
 
 let cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

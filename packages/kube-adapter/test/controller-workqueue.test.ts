@@ -4,24 +4,19 @@
  * compaction; a stalled watch; a forbidden optional kind; a forbidden required kind and stop()
  * before the sync; one event per change; retry after failure without any other change).
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAllocator } from '../src/adapters/allocator.js';
 import { Daemon } from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
 import { KubeSource, type KubeSourceOptions } from '../src/source/kube.js';
 import { FakeApiServer } from './fake-apiserver.js';
+import { kubeconfigFor as kubeconfig } from './config-helpers.js';
 import { until } from './helpers.js';
 
 const CORE = '/api/v1';
 const MLB = '/apis/metallb.io/v1beta1';
 const NS = 'metallb-system';
 
-function kubeconfig(server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: [{ name: 'f', server, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'c', cluster: 'f', user: 'u' }], currentContext: 'c' });
-  return kc;
-}
 
 function svc(i: number, ns = 'default') {
   return { apiVersion: 'v1', metadata: { name: `s${i}`, namespace: ns, uid: `u${i}` }, spec: { type: 'LoadBalancer', clusterIP: `10.96.${i >> 8}.${i & 255}`, clusterIPs: [`10.96.${i >> 8}.${i & 255}`], ports: [{ port: 80, protocol: 'TCP' }] } };
