@@ -1,13 +1,5 @@
-/** Reproducible randomness for tests: the same seed gives the same sequence on every run. */
-
-/** Deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/**
+ * Reproducible randomness for tests: the same seed gives the same sequence on every run. The PRNG
+ * is @lbkit/memberlist's (its simulations use it), imported from source so no build is needed.
+ */
+export { seededRandom } from '../packages/memberlist/src/clock.js';

@@ -29,22 +29,6 @@ export class YamlSourceError extends Error {
  * @param defaultNamespace namespace given to namespaced objects without one (Services default to `default`)
  */
 export function parseYamlObjects(text: string, file = '<input>', defaultNamespace = 'metallb-system'): Snapshot {
-  // `lbkitd` checks the file, then its source loads the same text: parse it once (seconds at 10k objects)
-  const memo = lastParse;
-  lastParse = undefined;
-  if (memo && memo.text === text && memo.ns === defaultNamespace) return memo.snap;
-  const snap = parseYamlText(text, file, defaultNamespace);
-  lastParse = { text, ns: defaultNamespace, snap: structuredClone(snap) };
-  setTimeout(() => {
-    if (lastParse?.text === text) lastParse = undefined;
-  }, 30_000).unref();
-  return snap;
-}
-
-/** The last successful parse (a private copy), reused once by the next call with the same text. */
-let lastParse: { text: string; ns: string; snap: Snapshot } | undefined;
-
-function parseYamlText(text: string, file: string, defaultNamespace: string): Snapshot {
   const snap = emptySnapshot();
   let docs: unknown[];
   try {
@@ -102,6 +86,11 @@ export interface YamlSourceOptions {
   onEvent?: (e: RecordedEvent) => void;
   /** Debounce of file events in ms (default 100). */
   debounceMs?: number;
+  /**
+   * The file already parsed by the caller (e.g. `lbkitd` checks it before starting): the first read
+   * uses this snapshot, which the source then owns, when the file still has this text.
+   */
+  preparsed?: { text: string; snapshot: Snapshot };
 }
 
 /** The YAML file ObjectSource. */
@@ -122,10 +111,12 @@ export class YamlFileSource implements ObjectSource {
   readonly statusWriter: StatusWriter;
   readonly speakerStatus: SpeakerStatusSink;
   private readonly path: string;
+  private preparsed: YamlSourceOptions['preparsed'];
 
   /** @param path the YAML file */
   constructor(path: string, private readonly opts: YamlSourceOptions = {}) {
     this.path = resolve(path);
+    this.preparsed = opts.preparsed;
     this.events = new MemoryEventRecorder(opts.onEvent);
     this.statusWriter = {
       updateServiceStatus: async (svc: Service) => {
@@ -183,7 +174,9 @@ export class YamlFileSource implements ObjectSource {
       throw new YamlSourceError(`${this.path}: cannot read: ${(e as Error).message}`);
     }
     if (text === this.lastText) return false;
-    const snap = parseYamlObjects(text, this.path, this.opts.namespace);
+    const pre = this.preparsed;
+    this.preparsed = undefined;
+    const snap = pre?.text === text ? pre.snapshot : parseYamlObjects(text, this.path, this.opts.namespace);
     // Overlay entries of services whose spec no longer exists are dropped.
     const keys = new Set(snap.services.map(keyOf));
     for (const k of [...this.overlay.keys()]) if (!keys.has(k)) this.overlay.delete(k);

@@ -27,11 +27,16 @@ const KINDS: Array<[keyof Snapshot, string]> = ([...METALLB_KINDS, 'Secret', 'Na
 
 /** Validates YAML text (all documents). */
 export function checkConfigText(text: string, file = '<input>', namespace = 'metallb-system'): CheckResult {
+  return checkParsedText(text, file, namespace).result;
+}
+
+/** {@link checkConfigText}, also returning the parsed objects (when the YAML parsed). */
+function checkParsedText(text: string, file: string, namespace: string): { result: CheckResult; snapshot?: Snapshot } {
   let snap: Snapshot;
   try {
     snap = parseYamlObjects(text, file, namespace);
   } catch (e) {
-    return { ok: false, problems: [errMsg(e)], warnings: [], summary: '' };
+    return { result: { ok: false, problems: [errMsg(e)], warnings: [], summary: '' } };
   }
   const summary = KINDS.map(([f, k]) => [k, ((snap[f] as KubeObject[] | undefined) ?? []).length] as const)
     .filter(([, n]) => n > 0)
@@ -47,21 +52,30 @@ export function checkConfigText(text: string, file = '<input>', namespace = 'met
     // valid MetalLB configuration that lbkit's BGP backends cannot honour: said, not refused
     for (const p of cfg.peers) for (const u of unsupportedPeerFields(p, namespace)) warnings.push(u.message);
   } catch (e) {
-    if (e instanceof ConfigErrors) return { ok: false, problems: e.errors.map((x) => x.message), warnings, summary };
-    return { ok: false, problems: [errMsg(e)], warnings, summary };
+    const problems = e instanceof ConfigErrors ? e.errors.map((x) => x.message) : [errMsg(e)];
+    return { result: { ok: false, problems, warnings, summary }, snapshot: snap };
   }
-  return { ok: true, problems: [], warnings, summary };
+  return { result: { ok: true, problems: [], warnings, summary }, snapshot: snap };
 }
 
 /** Validates a YAML config file; a file that cannot be read is a problem, not a throw. */
 export function checkConfigFile(path: string, namespace = 'metallb-system'): CheckResult {
+  return checkConfigFileParsed(path, namespace).result;
+}
+
+/**
+ * {@link checkConfigFile}, also returning the text read and its parsed objects, so a caller that
+ * goes on to load the same file (lbkitd at start) does not parse it again.
+ */
+export function checkConfigFileParsed(path: string, namespace = 'metallb-system'): { result: CheckResult; parsed?: { text: string; snapshot: Snapshot } } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    return { ok: false, problems: [`${path}: cannot read: ${errMsg(e)}`], warnings: [], summary: '' };
+    return { result: { ok: false, problems: [`${path}: cannot read: ${errMsg(e)}`], warnings: [], summary: '' } };
   }
-  return checkConfigText(text, path, namespace);
+  const { result, snapshot } = checkParsedText(text, path, namespace);
+  return snapshot ? { result, parsed: { text, snapshot } } : { result };
 }
 
 /** Human-readable report of a check (what `lbkitd --check` prints). */

@@ -2,28 +2,21 @@
  * Messages between a {@link MemberlistWorker} (main thread) and its worker thread. Everything here
  * is structured-clone friendly: plain objects, strings, numbers and Uint8Arrays.
  */
-import type { Timings, Profile } from '../config.js';
+import type { CreateMemberlistOptions } from '../create.js';
 import type { Address } from '../engine/transport.js';
 import type { AliveMsg } from '../engine/messages.js';
 import type { Member } from '../state/nodes.js';
 import type { MemberlistStats } from '../memberlist.js';
 import type { TransportStats } from '../net/transport.js';
 
-/** Options the worker receives in `workerData` (the serialisable part of CreateMemberlistOptions). */
-export interface WorkerInit {
-  name: string;
-  bindAddr?: string;
-  bindPort?: number;
-  advertise?: { addr?: string; port?: number };
-  profile?: 'metallb' | 'serf' | Profile;
-  timings?: 'lan' | 'fast' | Partial<Timings>;
-  keys?: Uint8Array[];
-  secretKey?: string;
-  label?: string;
-  meta?: Uint8Array;
-  tags?: Record<string, string>;
-  compress?: boolean;
-}
+/**
+ * Options the worker receives in `workerData`: the serialisable part of
+ * {@link CreateMemberlistOptions} (a keyring travels as its key list).
+ */
+export type WorkerInit = Pick<
+  CreateMemberlistOptions,
+  'name' | 'bindAddr' | 'bindPort' | 'advertise' | 'profile' | 'timings' | 'secretKey' | 'label' | 'meta' | 'tags' | 'compress'
+> & { keys?: Uint8Array[] };
 
 /** Membership events forwarded from the engine. */
 export type EngineEvent = 'join' | 'update' | 'leave' | 'fail' | 'suspect' | 'alive';
