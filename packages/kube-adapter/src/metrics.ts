@@ -19,6 +19,30 @@ function sorted(l: Labels): Labels {
 }
 
 /**
+ * {@link sorted} and {@link labelKey} in one pass over the metric's own label names (already in
+ * name order): no sort, no JSON per call (a start-up sets a series per announced VIP). Labels that
+ * are not the metric's take the generic path, where prom-client reports them.
+ */
+function sortedWithKey(l: Labels, names: readonly string[]): { labels: Labels; key: string } {
+  const out: Labels = {};
+  const pairs: Array<[string, string]> = [];
+  let n = 0;
+  for (const k of names) {
+    const v = l[k];
+    if (v === undefined) continue;
+    const sv = String(v);
+    out[k] = sv;
+    pairs.push([k, sv]);
+    n++;
+  }
+  if (n !== Object.keys(l).length) {
+    const labels = sorted(l);
+    return { labels, key: labelKey(labels) };
+  }
+  return { labels: out, key: JSON.stringify(pairs) };
+}
+
+/**
  * One metric family (gauge or counter) with labelled series, backed by a prom-client metric.
  * Keeps its own index of series so that {@link Metric.get} is synchronous and
  * {@link Metric.deleteMatching} can remove series by a partial label set.
@@ -43,13 +67,15 @@ export class Metric {
   ) {
     const cfg = { name, help, labelNames: [...labelNames], registers: [registry] };
     this.prom = type === 'gauge' ? new Gauge(cfg) : new Counter(cfg);
+    this.sortedNames = [...labelNames].sort();
   }
+  private readonly sortedNames: readonly string[];
   /** Sets a series value. On a counter the value must not go down (use {@link Metric.setTotal}). */
   set(labels: Labels, v: number): void {
     if (this.prom instanceof Gauge) {
-      labels = sorted(labels);
-      this.prom.set(labels, v);
-      this.series.set(labelKey(labels), { labels, value: v });
+      const s = sortedWithKey(labels, this.sortedNames);
+      this.prom.set(s.labels, v);
+      this.series.set(s.key, { labels: s.labels, value: v });
     } else this.setTotal(labels, v);
   }
   /**
@@ -64,10 +90,11 @@ export class Metric {
   }
   /** Adds to a series (default 1). */
   inc(labels: Labels = {}, by = 1): void {
-    labels = sorted(labels);
-    this.prom.inc(labels, by);
-    const k = labelKey(labels);
-    this.series.set(k, { labels, value: (this.series.get(k)?.value ?? 0) + by });
+    const s = sortedWithKey(labels, this.sortedNames);
+    this.prom.inc(s.labels, by);
+    const cur = this.series.get(s.key);
+    if (cur) cur.value += by;
+    else this.series.set(s.key, { labels: s.labels, value: by });
   }
   /** Current value of a series (0 when absent). */
   get(labels: Labels = {}): number {

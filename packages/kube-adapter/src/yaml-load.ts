@@ -39,9 +39,22 @@ function documentAt(text: string, line: number): number {
 
 /**
  * Parses every document of `text`. Empty documents give `null`.
+ *
+ * A text that is one JSON value (what `kubectl get -o json` writes: a List) is read with
+ * `JSON.parse`, about 10× faster than the YAML parser on the same objects (JSON is YAML 1.2 with
+ * the same values); a text that starts like JSON but is not valid JSON goes to the YAML parser,
+ * which reports the error. As with `JSON.parse`, a duplicate key in JSON input keeps the last value.
  * @throws {@link YamlSyntaxError} naming the document, line and column of the first syntax error
  */
 export function loadAllYaml(text: string): unknown[] {
+  const first = /\S/.exec(text)?.[0];
+  if (first === '{' || first === '[') {
+    try {
+      return [JSON.parse(text)];
+    } catch {
+      /* not JSON (YAML flow style, or a syntax error): the YAML parser decides and reports */
+    }
+  }
   try {
     return jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA });
   } catch (e) {

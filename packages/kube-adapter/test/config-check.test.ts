@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConfigText, formatCheck } from '../src/validation/check.js';
 import { parseArgs } from '../src/cli/args.js';
 import { ensureBuilt, LBKITD } from './interop/cluster.js';
+import { LbkitMembership } from '../src/adapters/lbkit-membership.js';
 
 const GOOD = `
 apiVersion: metallb.io/v1beta1
@@ -85,6 +86,33 @@ describe('lbkitd --check / invalid config at start (built binary)', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => l.msg === 'invalid configuration, not starting');
     expect(line?.problems).toEqual(['IPAddressPool metallb-system/pool1: spec.autoAsign: unknown field "autoAsign"']);
+  });
+
+  it('a speaker joins memberlist while it reads its config; refusing an invalid file, it leaves (the others see a leave, not a failure)', async () => {
+    const msgs: string[] = [];
+    const log = { log: (_l: string, msg: string, f?: Record<string, unknown>) => msgs.push(`${msg} ${String(f?.member ?? '')}`), child: () => log };
+    const peer = new LbkitMembership({ node: 'peer', bind: '127.0.0.1:0', join: [], timings: 'fast', reportIntervalMs: 0, log });
+    await peer.start();
+    try {
+      const port = await new Promise<number>((res) => {
+        const srv = createServer().listen(0, '127.0.0.1', () => {
+          const p = (srv.address() as AddressInfo).port;
+          srv.close(() => res(p));
+        });
+      });
+      const child = spawn(process.execPath, [LBKITD, '--config', join(dir, 'typo.yaml'), '--mode', 'speaker', '--node', 'spk1', '--metrics-port', '0', '--memberlist-bind', `127.0.0.1:${port}`, '--memberlist-join', `127.0.0.1:${peer.address!.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((res) => child.on('exit', res));
+      expect(code).toBe(1);
+      expect(out).toContain('invalid configuration, not starting');
+      const t0 = Date.now();
+      while (!msgs.some((m) => m.startsWith('member leave spk1')) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+      expect(msgs.filter((m) => m.endsWith(' spk1'))).toEqual(['member join spk1', 'member leave spk1']);
+    } finally {
+      await peer.close();
+    }
   });
 
   it('file mode resolves a BGPPeer passwordSecret from a Secret in the same file (the daemon, not only --check)', () => {

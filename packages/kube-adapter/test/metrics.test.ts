@@ -80,6 +80,10 @@ describe('metallbMetrics', () => {
     let s = parse(await r.render()).samples;
     expect(s.get('metallb_speaker_announced{ip="10.0.0.1",node="n1",protocol="layer2",service="default/web"}')).toBe(1);
     expect(s.get('metallb_layer2_requests_received{ip="10.0.0.1"}')).toBe(3);
+    // the same series whatever the order of the labels given; a label the family does not have is refused
+    m.announced.set({ ip: '10.0.0.1', node: 'n1', service: 'default/web', protocol: 'layer2' }, 1);
+    expect(m.announced.labelSets().length).toBe(2);
+    expect(() => m.announced.set({ service: 'x', protocol: 'layer2', node: 'n1', ip: '10.0.0.3', pool: 'p' }, 1)).toThrow(/pool/);
     m.announced.deleteMatching({ service: 'default/web' });
     s = parse(await r.render()).samples;
     expect([...s.keys()].filter((k) => k.startsWith('metallb_speaker_announced'))).toEqual(['metallb_speaker_announced{ip="10.0.0.2",node="n1",protocol="layer2",service="default/db"}']);

@@ -30,4 +30,22 @@ describe('loadAllYaml', () => {
     expect((err as YamlSyntaxError).document).toBe(1);
     expect((err as YamlSyntaxError).message).toMatch(/duplicate/i);
   });
+
+  it('reads a JSON text (kubectl get -o json) with JSON.parse, to the same objects as its YAML; text that only looks like JSON goes to the YAML parser', () => {
+    const yaml = 'apiVersion: v1\nkind: List\nitems:\n- { kind: Service, metadata: { name: a, annotations: { x: "2024-01-01" } }, spec: { ports: [{ port: 80 }] } }\n';
+    const fromYaml = loadAllYaml(yaml);
+    const json = `\n  ${JSON.stringify(fromYaml[0], null, 1)}\n`;
+    expect(loadAllYaml(json)).toEqual(fromYaml);
+    // YAML flow mappings start with '{' too: not JSON, parsed as YAML
+    expect(loadAllYaml('{ kind: A, spec: { n: 1 } }')).toEqual([{ kind: 'A', spec: { n: 1 } }]);
+    // invalid as JSON and as YAML: the YAML parser's error, with its position
+    let err: unknown;
+    try {
+      loadAllYaml('{"kind": "A", "spec": [1,\n');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(YamlSyntaxError);
+    expect((err as YamlSyntaxError).message).toMatch(/at line \d+, column \d+/);
+  });
 });

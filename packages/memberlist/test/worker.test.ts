@@ -47,7 +47,10 @@ describe('createMemberlistWorker (engine in a worker thread)', () => {
     b.on('update', (m) => updates.push(m.meta.length));
     await a.updateMeta(Uint8Array.of(1, 2, 3));
     expect(await until(() => updates.includes(3), 3000)).toBe(true);
-    const st = await a.stats();
+    // Stats cross the thread boundary: poll until the worker's probe loop has run at least once
+    // (on a loaded 2-core CI machine the steps above can all finish inside the first probe interval).
+    let st = await a.stats();
+    for (const t0 = Date.now(); st.memberlist.probes === 0 && Date.now() - t0 < 5000; st = await a.stats()) await breathe(50);
     expect(st.memberlist.probes).toBeGreaterThan(0);
     expect(st.transport.packetsIn).toBeGreaterThan(0);
     const left: string[] = [];

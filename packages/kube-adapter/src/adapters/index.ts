@@ -72,14 +72,22 @@ export async function createMembership(o: { node: string; bind: string; join: st
     await m.start();
     return m;
   }
-  const { LbkitMembership } = await import('./lbkit-membership.js');
+  // no await before the engine spawns once availableBackends() loaded the module: lbkitd starts
+  // memberlist and then reads its config synchronously, while the worker thread boots and joins
+  const { LbkitMembership } = lbkitMembershipModule ?? (await importLbkitMembership());
   const m = new LbkitMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger, timings: o.timings ?? 'fast' });
   await m.start();
   return m;
 }
 
+let lbkitMembershipModule: typeof import('./lbkit-membership.js') | undefined;
+async function importLbkitMembership(): Promise<typeof import('./lbkit-membership.js')> {
+  lbkitMembershipModule ??= await import('./lbkit-membership.js');
+  return lbkitMembershipModule;
+}
+
 /** Which lbkit package backends are integrated in this build (`auto` picks them when true). */
 export async function availableBackends(): Promise<{ l2: boolean; bgp: boolean; membership: boolean }> {
-  const [l2, bgp, ml] = await Promise.all([importL2().catch(() => undefined), import('./lbkit-bgp.js'), import('./lbkit-membership.js')]);
+  const [l2, bgp, ml] = await Promise.all([importL2().catch(() => undefined), import('./lbkit-bgp.js'), importLbkitMembership()]);
   return { l2: l2?.INTEGRATED ?? false, bgp: bgp.INTEGRATED, membership: ml.INTEGRATED };
 }

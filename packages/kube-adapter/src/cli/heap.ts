@@ -1,5 +1,5 @@
 /**
- * lbkitd's V8 heap tuning, applied by the daemon itself at start.
+ * lbkitd's V8 heap tuning, applied by the daemon itself (at start; a speaker once started).
  *
  * After each full GC V8 lets the heap grow up to about 4× the live set before collecting again when
  * the process is busy; a controller's cold start of 50k Services (a burst of short-lived list pages,

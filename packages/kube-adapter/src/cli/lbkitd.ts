@@ -47,8 +47,14 @@ export async function main(argv: string[]): Promise<number> {
     return r.ok ? 0 : 1;
   }
   const log = jsonLogger({ node: args.node || undefined }, args.logLevel);
-  const heap = applyHeapTuning();
-  if (heap.note) log.log('info', 'heap tuning', { heapGrowingPercent: heap.growingPercent ?? 'V8 default', note: heap.note });
+  // the controller's peak is its cold start (a 50k-Service list): tuned from the start; a speaker is
+  // tuned once started, so its start-up burst (config, first elections, announcements) is not slowed
+  // by extra full GCs (at 5000 L2 VIPs: about 0.3 s of CPU per speaker, see docs/benchmarks.md)
+  const tuneHeap = (): void => {
+    const heap = applyHeapTuning();
+    if (heap.note) log.log('info', 'heap tuning', { heapGrowingPercent: heap.growingPercent ?? 'V8 default', note: heap.note });
+  };
+  if (args.mode !== 'speaker') tuneHeap();
   process.on('unhandledRejection', (e) => log.log('error', 'unhandled rejection', { err: errMsg(e) }));
   const registry = new Registry({ defaultMetrics: true });
   const metrics = metallbMetrics(registry);
@@ -60,17 +66,38 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('lbkitd: --leader-elect needs --mode controller and a Kubernetes source (--kubeconfig or --in-cluster)\n');
     return 2;
   }
+  const speakerMode = args.mode !== 'controller';
+  const have = speakerMode ? await availableBackends() : { l2: false, bgp: false, membership: false };
+  const l2Backend = args.l2Backend === 'auto' ? (have.l2 ? 'lbkit' : 'kernel') : args.l2Backend;
+  const mlBackend = args.membershipBackend === 'auto' ? (have.membership ? 'lbkit' : 'serf') : args.membershipBackend;
+  const bgpBackend = args.bgpBackend === 'auto' ? (have.bgp ? 'lbkit' : 'gobgp') : args.bgpBackend;
+  // memberlist starts first: its worker thread boots and joins the others while this thread reads
+  // and validates the configuration (at 5000 Services that is most of the start), so the speaker
+  // finds the cluster joined when it first decides; awaited below
+  const membershipStart =
+    speakerMode && args.memberlistBind
+      ? createMembership({ node: args.node, bind: args.memberlistBind, join: args.memberlistJoin, secret: args.memberlistSecret, log: log.child({ component: 'memberlist' }), backend: mlBackend, timings: args.memberlistTimings })
+      : undefined;
+  membershipStart?.catch(() => {}); // a failure is reported where it is awaited
+  /** Start-up failed after memberlist started: leave (at most 1 s), so the others do not wait for a failure detection. */
+  const abandonMembership = async (): Promise<void> => {
+    const m = await membershipStart?.catch(() => undefined);
+    if (!m) return;
+    await Promise.race([m.leave().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await m.close().catch(() => {});
+  };
   if (args.config) {
     // an invalid file at start is fatal (later bad edits keep the last good config)
     const { result: check, parsed } = checkConfigFileParsed(args.config, args.namespace);
     if (!check.ok) {
       log.log('error', 'invalid configuration, not starting', { file: args.config, problems: check.problems });
+      await abandonMembership();
       return 1;
     }
     source = new YamlFileSource(args.config, {
       namespace: args.namespace,
-      // parsed once (seconds at 10k objects); the source gets its own copy (the check's parse may have touched it)
-      ...(parsed ? { preparsed: { text: parsed.text, snapshot: structuredClone(parsed.snapshot) } } : {}),
+      // parsed once (seconds at 10k objects): the check only reads the objects, the source takes them over
+      ...(parsed ? { preparsed: { text: parsed.text, snapshot: parsed.snapshot } } : {}),
       onEvent: (e) => log.log(e.type === 'Warning' ? 'warn' : 'info', 'event', { ...e }),
     });
   } else {
@@ -83,6 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     } catch (e) {
       if (!(e instanceof KubeConfigError)) throw e;
       process.stderr.write(`lbkitd: ${e.message}\n`);
+      await abandonMembership();
       return 1;
     }
     source = new KubeSource(kc, { namespace: args.namespace, podName: process.env.METALLB_POD_NAME, podUID: process.env.METALLB_POD_UID, log });
@@ -97,18 +125,11 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
 
-  // compile the CRD-schema validators now, before memberlist runs: ~0.3 s of CPU that must not
-  // delay probe answers later
-  crdSchemas().compileAll();
   let l2: L2Announcer | undefined;
   let bgp: BgpAnnouncer | undefined;
   let membership: Membership | undefined;
   const closers: Array<() => Promise<void> | void> = [];
-  if (args.mode !== 'controller') {
-    const have = await availableBackends();
-    const l2Backend = args.l2Backend === 'auto' ? (have.l2 ? 'lbkit' : 'kernel') : args.l2Backend;
-    const mlBackend = args.membershipBackend === 'auto' ? (have.membership ? 'lbkit' : 'serf') : args.membershipBackend;
-    const bgpBackend = args.bgpBackend === 'auto' ? (have.bgp ? 'lbkit' : 'gobgp') : args.bgpBackend;
+  if (speakerMode) {
     log.log('info', 'speaker backends', { l2: l2Backend, membership: args.memberlistBind ? mlBackend : 'disabled', bgp: bgpBackend });
     l2 = await createL2Announcer({ interfaces: args.interfaces, log: log.child({ component: 'l2' }), backend: l2Backend, ...(args.l2DrainMs !== undefined ? { drainMs: args.l2DrainMs } : {}), onGratuitous: (ip) => metrics.gratuitousSent.inc({ ip }),
       // ARP and NDP alike (the native responders report per-VIP counts once a second)
@@ -126,7 +147,7 @@ export async function main(argv: string[]): Promise<number> {
     registry.beforeRender(() => {
       if (bgp?.sessionStates) recordBgpSessions(metrics, bgp.sessionStates());
     });
-    if (args.memberlistBind) membership = await createMembership({ node: args.node, bind: args.memberlistBind, join: args.memberlistJoin, secret: args.memberlistSecret, log: log.child({ component: 'memberlist' }), backend: mlBackend, timings: args.memberlistTimings });
+    if (membershipStart) membership = await membershipStart;
     else log.log('warn', 'when memberlist is disabled, the speaker must run on all nodes (every Node object is a candidate)');
   }
   const daemon = new Daemon({
@@ -205,6 +226,8 @@ export async function main(argv: string[]): Promise<number> {
       closers.push(() => el.stop(true));
     }
     await daemon.start();
+    if (args.mode === 'speaker') tuneHeap();
+    crdSchemas().compileInBackground();
   } catch (e) {
     if (!signalled) log.log('error', 'startup failed', { err: errMsg(e) });
     await daemon.stop().catch(() => {});

@@ -127,16 +127,17 @@ export class ClusterState {
 
 /**
  * Turns successive snapshots of a non-incremental source (the YAML file) into object events by
- * comparing object identity first and JSON second.
+ * comparing object identity first and JSON second. An object's JSON is computed only when a later
+ * snapshot holds another object under its key (the first snapshot, at start, serializes nothing).
  */
 export class SnapshotDiffer {
-  private last = new Map<keyof Snapshot, Map<string, { obj: KubeObject; json: string }>>();
+  private last = new Map<keyof Snapshot, Map<string, { obj: KubeObject; json?: string }>>();
 
   /** Emits the events that turn the previous snapshot into `snap`. */
   diff(snap: Snapshot, emit: (field: keyof Snapshot, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, old: KubeObject | undefined) => void): void {
     for (const field of Object.keys(snap) as Array<keyof Snapshot>) {
-      const prev = this.last.get(field) ?? new Map<string, { obj: KubeObject; json: string }>();
-      const next = new Map<string, { obj: KubeObject; json: string }>();
+      const prev = this.last.get(field) ?? new Map<string, { obj: KubeObject; json?: string }>();
+      const next = new Map<string, { obj: KubeObject; json?: string }>();
       for (const o of snap[field] as KubeObject[]) {
         if (!o || typeof o !== 'object') continue;
         const k = keyOf(o);
@@ -145,10 +146,14 @@ export class SnapshotDiffer {
           next.set(k, p);
           continue;
         }
+        if (!p) {
+          next.set(k, { obj: o });
+          emit(field, 'ADDED', o, undefined);
+          continue;
+        }
         const json = JSON.stringify(o);
         next.set(k, { obj: o, json });
-        if (!p) emit(field, 'ADDED', o, undefined);
-        else if (p.json !== json) emit(field, 'MODIFIED', o, p.obj);
+        if ((p.json ?? JSON.stringify(p.obj)) !== json) emit(field, 'MODIFIED', o, p.obj);
       }
       for (const [k, p] of prev) if (!next.has(k)) emit(field, 'DELETED', p.obj, p.obj);
       this.last.set(field, next);
