@@ -59,6 +59,8 @@ export interface Membership {
   leave(): Promise<void>;
   /** Optional: joins more seeds (`host:port`), used for discovery from Node addresses. */
   join?(seeds: string[]): Promise<void>;
+  /** Optional: joins the configured seeds of an agent started with its join deferred (once). */
+  beginJoin?(): Promise<void>;
   /** Stops the agent. */
   close(): Promise<void>;
 }

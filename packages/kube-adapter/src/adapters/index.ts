@@ -63,9 +63,10 @@ export async function createBgpAnnouncer(o: { node: string; log?: Logger; backen
 /**
  * Creates and starts the membership agent (default backend `lbkit`). `timings`: `fast` (default:
  * sub-second failure detection on one LAN segment) or `lan` (memberlist DefaultLANConfig, as MetalLB); the
- * serf backend always uses serf's `local` profile.
+ * serf backend always uses serf's `local` profile. `deferJoin` (lbkit backend): the engine starts
+ * but joins `join` only on `beginJoin()`; the serf backend ignores it (serf joins at start).
  */
-export async function createMembership(o: { node: string; bind: string; join: string[]; secret?: string; log?: Logger; backend?: MembershipBackend; timings?: MembershipTimings }): Promise<Membership> {
+export async function createMembership(o: { node: string; bind: string; join: string[]; secret?: string; log?: Logger; backend?: MembershipBackend; timings?: MembershipTimings; deferJoin?: boolean }): Promise<Membership> {
   if ((o.backend ?? 'lbkit') === 'serf') {
     if (!(await onPath('serf'))) throw new Error('serf backend: serf not found on PATH (Debian package serf)');
     const m = new SerfMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger, profile: 'local' });
@@ -75,7 +76,7 @@ export async function createMembership(o: { node: string; bind: string; join: st
   // no await before the engine spawns once availableBackends() loaded the module: lbkitd starts
   // memberlist and then reads its config synchronously, while the worker thread boots and joins
   const { LbkitMembership } = lbkitMembershipModule ?? (await importLbkitMembership());
-  const m = new LbkitMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger, timings: o.timings ?? 'fast' });
+  const m = new LbkitMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger, timings: o.timings ?? 'fast', deferJoin: o.deferJoin ?? false });
   await m.start();
   return m;
 }

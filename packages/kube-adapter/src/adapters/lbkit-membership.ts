@@ -34,6 +34,12 @@ export interface LbkitMembershipOptions {
   advertise?: string;
   /** Seeds `HOST:PORT`, retried in the background until one answers. */
   join: string[];
+  /**
+   * start() binds and starts the engine but does not join `join` yet: {@link LbkitMembership.beginJoin}
+   * does, later (lbkitd boots the engine while it reads its config, and joins once it can announce,
+   * so the others do not elect it for VIPs while it is still reading).
+   */
+  deferJoin?: boolean;
   /** memberlist secret (MetalLB key derivation; empty = no encryption). */
   secret?: string;
   /**
@@ -203,8 +209,19 @@ export class LbkitMembership implements Membership {
       this.report.unref();
     }
     this.log.log('info', 'memberlist started', { node: this.opts.node, bind: `${bind.addr}:${bind.port}`, advertise: `${ml.address.addr}:${ml.address.port}`, timings: typeof this.opts.timings === 'string' ? this.opts.timings : this.opts.timings ? 'custom' : 'fast', encrypted: !!key, thread });
+    if (!this.opts.deferJoin) await this.beginJoin();
+  }
+
+  /**
+   * Joins the configured seeds the way start() does without `deferJoin`: waits for the first
+   * attempt (at most `firstJoinWaitMs`), then keeps retrying in the background. Once only.
+   */
+  async beginJoin(): Promise<void> {
+    if (this.joinBegun || this.stopped) return;
+    this.joinBegun = true;
     if (this.opts.join.length) await this.firstJoin(this.opts.join);
   }
+  private joinBegun = false;
 
   /** Starts the engine and wires its events; a crashed worker is restarted (and re-joined) after 1 s. */
   private async open(): Promise<void> {
@@ -260,7 +277,7 @@ export class LbkitMembership implements Membership {
       this.restart.unref();
       return;
     }
-    const seeds = [...new Set([...peers, ...this.opts.join])];
+    const seeds = [...new Set([...peers, ...(this.joinBegun ? this.opts.join : [])])];
     this.joinDelay = 0;
     if (seeds.length && !(await this.tryJoin(seeds)) && !this.stopped) this.scheduleJoin(seeds);
   }

@@ -71,20 +71,17 @@ export async function main(argv: string[]): Promise<number> {
   const l2Backend = args.l2Backend === 'auto' ? (have.l2 ? 'lbkit' : 'kernel') : args.l2Backend;
   const mlBackend = args.membershipBackend === 'auto' ? (have.membership ? 'lbkit' : 'serf') : args.membershipBackend;
   const bgpBackend = args.bgpBackend === 'auto' ? (have.bgp ? 'lbkit' : 'gobgp') : args.bgpBackend;
-  // memberlist starts first: its worker thread boots and joins the others while this thread reads
-  // and validates the configuration (at 5000 Services that is most of the start), so the speaker
-  // finds the cluster joined when it first decides; awaited below
-  const membershipStart =
-    speakerMode && args.memberlistBind
-      ? createMembership({ node: args.node, bind: args.memberlistBind, join: args.memberlistJoin, secret: args.memberlistSecret, log: log.child({ component: 'memberlist' }), backend: mlBackend, timings: args.memberlistTimings })
-      : undefined;
+  // the lbkit memberlist engine boots first, in its worker thread, while this thread reads and
+  // validates the configuration (at 5000 Services that is most of the start); it joins the others
+  // only once the speaker can announce (below), so they never elect a node that is still reading
+  const mlLog = log.child({ component: 'memberlist' });
+  const mlOpts = { node: args.node, bind: args.memberlistBind!, join: args.memberlistJoin, secret: args.memberlistSecret, log: mlLog, backend: mlBackend, timings: args.memberlistTimings };
+  const membershipStart = speakerMode && args.memberlistBind && mlBackend === 'lbkit' ? createMembership({ ...mlOpts, deferJoin: true }) : undefined;
   membershipStart?.catch(() => {}); // a failure is reported where it is awaited
-  /** Start-up failed after memberlist started: leave (at most 1 s), so the others do not wait for a failure detection. */
+  /** Start-up failed after the engine started (not joined yet): stop it. */
   const abandonMembership = async (): Promise<void> => {
     const m = await membershipStart?.catch(() => undefined);
-    if (!m) return;
-    await Promise.race([m.leave().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
-    await m.close().catch(() => {});
+    await m?.close().catch(() => {});
   };
   if (args.config) {
     // an invalid file at start is fatal (later bad edits keep the last good config)
@@ -147,7 +144,10 @@ export async function main(argv: string[]): Promise<number> {
     registry.beforeRender(() => {
       if (bgp?.sessionStates) recordBgpSessions(metrics, bgp.sessionStates());
     });
-    if (membershipStart) membership = await membershipStart;
+    if (membershipStart) {
+      membership = await membershipStart;
+      await membership.beginJoin?.();
+    } else if (args.memberlistBind) membership = await createMembership(mlOpts);
     else log.log('warn', 'when memberlist is disabled, the speaker must run on all nodes (every Node object is a candidate)');
   }
   const daemon = new Daemon({
