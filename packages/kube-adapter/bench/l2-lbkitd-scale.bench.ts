@@ -115,6 +115,10 @@ async function main(): Promise<void> {
     const all3 = ownersFile('owners3', own3);
 
     // ---------------- lbkitd ----------------
+    const jsonText = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: loadAllYaml(text).filter((d) => d !== null) });
+    const tj = performance.now();
+    parseYamlObjects(jsonText);
+    const parseJsonMs = performance.now() - tj;
     const lb = { start: [] as number[], startJson: [] as number[], fail: [] as number[], planned: [] as number[], startNotes: [] as string[], failNotes: [] as string[], plannedNotes: [] as string[], cpu: [] as number[], cpuJson: [] as number[] };
     /** CPU time (user + system, all threads) a process has used so far, in ms. */
     const cpuMs = (pid: number | undefined): number => {
@@ -183,20 +187,14 @@ async function main(): Promise<void> {
       lb.plannedNotes.push(`${handed} VIPs handed over (burst span ${(gpr.lastMs - gpr.firstMs).toFixed(0)} ms, ${gpr.wrong} GARPs from a wrong node); probe: ${last.owner}/${N} answered by node3, ${last.wrong} wrong-node`);
       log(`lbkitd planned hand-over round ${r + 1}: ${lb.planned.at(-1)!.toFixed(0)} ms; ${lb.plannedNotes.at(-1)}`);
       await stopAll();
-    }
-    // the same objects as one JSON List (what `kubectl get -o json` writes): lbkitd reads a JSON
-    // file with JSON.parse (src/yaml-load.ts), the rest of the start is the same
-    const jsonText = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: loadAllYaml(text).filter((d) => d !== null) });
-    writeFileSync(c.yaml, jsonText);
-    const tj = performance.now();
-    parseYamlObjects(jsonText);
-    const parseJsonMs = performance.now() - tj;
-    for (let r = 0; r < rounds; r++) {
+      // the same objects as one JSON List (what `kubectl get -o json` writes), in the same round so
+      // both starts see the same machine: lbkitd reads a JSON file with JSON.parse (src/yaml-load.ts)
+      writeFileSync(c.yaml, jsonText);
       lb.startJson.push(await startAll(lb.cpuJson, 'JSON'));
       await until(() => c.nodes.every((n) => c.state(n)?.members?.length === 3), 30_000, 'three members');
       await stopAll();
+      writeFileSync(c.yaml, text);
     }
-    writeFileSync(c.yaml, text);
 
     // ---------------- keepalived ----------------
     const ka = { start: [] as number[], fail: [] as number[], planned: [] as number[], notes: [] as string[] };

@@ -75,8 +75,26 @@ export class Metric {
     if (this.prom instanceof Gauge) {
       const s = sortedWithKey(labels, this.sortedNames);
       this.prom.set(s.labels, v);
-      this.series.set(s.key, { labels: s.labels, value: v });
+      const cur = this.series.get(s.key);
+      if (cur) cur.value = v;
+      else this.addSeries(s.key, s.labels, v);
     } else this.setTotal(labels, v);
+  }
+  /**
+   * Series keys by label value, per label name that {@link deleteMatching} was asked about (built
+   * on first use, then kept up to date): withdrawing a service finds its series without a scan of
+   * every series (a hand-over of thousands of VIPs would otherwise be quadratic).
+   */
+  private readonly index = new Map<string, Map<string, Set<string>>>();
+  private addSeries(key: string, labels: Labels, value: number): void {
+    this.series.set(key, { labels, value });
+    for (const [name, byValue] of this.index) {
+      const v = labels[name];
+      if (v === undefined) continue;
+      let keys = byValue.get(v);
+      if (!keys) byValue.set(v, (keys = new Set()));
+      keys.add(key);
+    }
   }
   /**
    * Sets a counter from a running total kept elsewhere (e.g. a BGP session's UPDATE count): adds the
@@ -94,7 +112,7 @@ export class Metric {
     this.prom.inc(s.labels, by);
     const cur = this.series.get(s.key);
     if (cur) cur.value += by;
-    else this.series.set(s.key, { labels: s.labels, value: by });
+    else this.addSeries(s.key, s.labels, by);
   }
   /** Current value of a series (0 when absent). */
   get(labels: Labels = {}): number {
@@ -107,10 +125,39 @@ export class Metric {
     if (!s) return;
     this.prom.remove(s.labels);
     this.series.delete(k);
+    for (const [name, byValue] of this.index) {
+      const v = s.labels[name];
+      const keys = v === undefined ? undefined : byValue.get(v);
+      if (!keys) continue;
+      keys.delete(k);
+      if (keys.size === 0) byValue.delete(v!);
+    }
   }
   /** Removes every series whose labels include `partial`. */
   deleteMatching(partial: Labels): void {
-    for (const s of [...this.series.values()]) if (Object.entries(partial).every(([a, b]) => s.labels[a] === b)) this.delete(s.labels);
+    const want = Object.entries(partial);
+    const matches = (l: Labels): boolean => want.every(([a, b]) => l[a] === b);
+    if (want.length === 0) {
+      for (const s of [...this.series.values()]) this.delete(s.labels);
+      return;
+    }
+    const [name, value] = want[0]!;
+    let byValue = this.index.get(name);
+    if (!byValue) {
+      byValue = new Map();
+      for (const [k, s] of this.series) {
+        const v = s.labels[name];
+        if (v === undefined) continue;
+        let keys = byValue.get(v);
+        if (!keys) byValue.set(v, (keys = new Set()));
+        keys.add(k);
+      }
+      this.index.set(name, byValue);
+    }
+    for (const k of [...(byValue.get(value) ?? [])]) {
+      const s = this.series.get(k);
+      if (s && matches(s.labels)) this.delete(s.labels);
+    }
   }
   /** Label sets of the current series. */
   labelSets(): Labels[] {

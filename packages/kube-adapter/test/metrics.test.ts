@@ -87,6 +87,13 @@ describe('metallbMetrics', () => {
     m.announced.deleteMatching({ service: 'default/web' });
     s = parse(await r.render()).samples;
     expect([...s.keys()].filter((k) => k.startsWith('metallb_speaker_announced'))).toEqual(['metallb_speaker_announced{ip="10.0.0.2",node="n1",protocol="layer2",service="default/db"}']);
+    // series added after the per-label index was built are found by it too
+    m.announced.set({ service: 'default/web', protocol: 'bgp', node: 'n1', ip: '10.0.0.1' }, 1);
+    m.announced.set({ service: 'default/web', protocol: 'layer2', node: 'n1', ip: '10.0.0.5' }, 1);
+    m.announced.deleteMatching({ service: 'default/web', protocol: 'layer2' });
+    expect(m.announced.labelSets().map((l) => `${l.service} ${l.protocol} ${l.ip}`).sort()).toEqual(['default/db layer2 10.0.0.2', 'default/web bgp 10.0.0.1']);
+    m.announced.deleteMatching({ node: 'n1' });
+    expect(m.announced.labelSets()).toEqual([]);
     // external running total (a session's UPDATE count): differences are added; a reset restarts the series
     const l = { peer: '192.0.2.1:179' };
     m.bgpUpdates.setTotal(l, 5);

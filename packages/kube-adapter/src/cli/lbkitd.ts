@@ -7,6 +7,7 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { DEFAULT_WEBHOOK_CERT_DIR, loadMemberlistSecret, parseArgs, USAGE, UsageError, type LbkitdArgs } from './args.js';
 import { lbkitVersion } from './version.js';
 import { applyHeapTuning } from './heap.js';
+import { optimizeLater } from './startup-jit.js';
 import { Daemon } from '../daemon.js';
 import { errMsg } from '../errors.js';
 import { jsonLogger, type Logger } from '../log.js';
@@ -83,6 +84,8 @@ export async function main(argv: string[]): Promise<number> {
     const m = await membershipStart?.catch(() => undefined);
     await m?.close().catch(() => {});
   };
+  // a speaker's optimizing compiler is off from the parsed config until started (src/cli/startup-jit.ts)
+  let optimizeNow = (): void => {};
   if (args.config) {
     // an invalid file at start is fatal (later bad edits keep the last good config)
     const { result: check, parsed } = checkConfigFileParsed(args.config, args.namespace);
@@ -91,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
       await abandonMembership();
       return 1;
     }
+    optimizeNow = optimizeLater(args.mode);
     source = new YamlFileSource(args.config, {
       namespace: args.namespace,
       // parsed once (seconds at 10k objects): the check only reads the objects, the source takes them over
@@ -226,6 +230,7 @@ export async function main(argv: string[]): Promise<number> {
       closers.push(() => el.stop(true));
     }
     await daemon.start();
+    optimizeNow();
     if (args.mode === 'speaker') tuneHeap();
     crdSchemas().compileInBackground();
   } catch (e) {
