@@ -480,8 +480,23 @@ function checkLocalPref(cfg: Config, nodes: Node[], errs: ConfigError[], ns: str
   }
 }
 
+/** Memo of {@link poolForIP} per configuration (a Config is never changed once parsed). */
+const poolMemo = new WeakMap<Config, Map<string, PoolConfig | null>>();
+
 /** The pool that contains an IP (ignoring avoidBuggyIPs, as the speaker does), or undefined. */
 export function poolForIP(cfg: Config, ip: string): PoolConfig | undefined {
+  let memo = poolMemo.get(cfg);
+  if (!memo) poolMemo.set(cfg, (memo = new Map()));
+  let r = memo.get(ip);
+  if (r === undefined) {
+    r = findPoolForIP(cfg, ip) ?? null;
+    if (memo.size >= 200_000) memo.clear();
+    memo.set(ip, r);
+  }
+  return r ?? undefined;
+}
+
+function findPoolForIP(cfg: Config, ip: string): PoolConfig | undefined {
   const p = parseIP(ip);
   if (!p) return undefined;
   for (const pool of cfg.pools.values())

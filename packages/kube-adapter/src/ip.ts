@@ -45,9 +45,19 @@ export function formatIP(ip: ParsedIP): string {
   return formatAddr(ip);
 }
 
-/** Canonical string of an address literal, or null when invalid. */
+/** Memo of {@link canonicalIP}: every election and decision canonicalizes the same ingress IPs again. */
+const canonical = new Map<string, string | null>();
+const MAX_CANONICAL = 200_000;
+
+/** Canonical string of an address literal, or null when invalid (memoised). */
 export function canonicalIP(s: string): string | null {
-  return ipamCanonicalIP(s) ?? null;
+  let c = canonical.get(s);
+  if (c === undefined) {
+    c = ipamCanonicalIP(s) ?? null;
+    if (canonical.size >= MAX_CANONICAL) canonical.clear();
+    canonical.set(s, c);
+  }
+  return c;
 }
 
 /** Mask for a prefix length. */
