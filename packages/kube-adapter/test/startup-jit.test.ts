@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { optimizeLater, startupNoOpt } from '../src/cli/startup-jit.js';
+import { optimizeLater, optimizingCompilers, startupNoOpt } from '../src/cli/startup-jit.js';
 
 describe('lbkitd start-up JIT setting', () => {
   it('only a speaker starts with the optimizing compiler off; LBKITD_STARTUP_OPT=1 or a node flag keeps V8 as told', () => {
@@ -9,7 +9,14 @@ describe('lbkitd start-up JIT setting', () => {
     expect(startupNoOpt('speaker', { LBKITD_STARTUP_OPT: '1' }, [])).toBe(false);
     expect(startupNoOpt('speaker', {}, ['--no-opt'])).toBe(false);
     expect(startupNoOpt('speaker', {}, ['--turbofan'])).toBe(false);
+    expect(startupNoOpt('speaker', {}, ['--no-maglev'])).toBe(false);
     expect(startupNoOpt('speaker', {}, ['--max-old-space-size=512'])).toBe(true);
+  });
+
+  it('TurboFan everywhere; Maglev only where it is on by default (V8 12+: Node 22 and 24)', () => {
+    expect(optimizingCompilers('11.3.244.8-node.33')).toEqual(['turbofan']);
+    expect(optimizingCompilers('12.4.254.21-node.33')).toEqual(['turbofan', 'maglev']);
+    expect(optimizingCompilers('13.6.233.10-node.24')).toEqual(['turbofan', 'maglev']);
   });
 
   it('the returned function turns it back on, once (again at the timeout: no error); other modes get a no-op', async () => {
@@ -21,5 +28,29 @@ describe('lbkitd start-up JIT setting', () => {
     }).not.toThrow();
     optimizeLater('speaker', 5, {}, []);
     await new Promise((r) => setTimeout(r, 20)); // the timer turns it on (an error there would fail the run)
+  });
+});
+
+describe('lbkitd start-up JIT setting in a real process (this Node version)', () => {
+  it('hot code stays unoptimized while it is on, and is optimized again once it is turned off', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const mod = fileURLToPath(new URL('../dist/cli/startup-jit.js', import.meta.url));
+    // %GetOptimizationStatus bit 4 (16) = optimized (TurboFan or Maglev), the same in Node 20, 22 and 24
+    const script = `
+      const { optimizeLater } = await import(${JSON.stringify(mod)});
+      function hot(a) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s; }
+      const arr = Array.from({ length: 1000 }, (_, i) => i);
+      const run = (n) => { let x = 0; for (let i = 0; i < n; i++) x += hot(arr); return x; };
+      const end = optimizeLater('speaker', 60000, {}, []);
+      run(3000);
+      const during = %GetOptimizationStatus(hot) & 16;
+      end();
+      let after = 0;
+      for (let k = 0; k < 200 && !after; k++) { run(500); after = %GetOptimizationStatus(hot) & 16; }
+      console.log(JSON.stringify({ during, after }));`;
+    const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ during: 0, after: 16 });
   });
 });

@@ -7,31 +7,43 @@
  * compiler off (the baseline tiers still run) and turns it on once started, or after `maxMs`,
  * whichever comes first: a very large start (20k Services) is not left unoptimized for long.
  *
- * `LBKITD_STARTUP_OPT=1` keeps the optimizing compiler on from the start; `--no-opt` or `--opt`
- * given to node itself wins (nothing is changed).
+ * `LBKITD_STARTUP_OPT=1` keeps the optimizing compilers on from the start; an `--[no-]turbofan`,
+ * `--[no-]maglev` or `--[no-]opt` given to node itself wins (nothing is changed). Checked on Node 20,
+ * 22 and 24: the flags take effect at run time, and hot code is optimized again once they are back on.
  */
 import { setFlagsFromString } from 'node:v8';
 
-/** Whether lbkitd should turn the optimizing compiler off during start-up (pure). */
+/** Whether lbkitd should turn the optimizing compilers off during start-up (pure). */
 export function startupNoOpt(mode: string, env: Record<string, string | undefined>, execArgv: readonly string[]): boolean {
   if (mode !== 'speaker') return false;
-  if (execArgv.some((a) => /^--(no-)?(opt|turbofan)\b/.test(a))) return false;
+  if (execArgv.some((a) => /^--(no-)?(opt|turbofan|maglev)\b/.test(a))) return false;
   return env.LBKITD_STARTUP_OPT !== '1';
 }
 
 /**
- * Turns V8's optimizing compiler off until the returned function is called (or `maxMs` passed);
+ * The V8 flags of the optimizing compilers that are on by default in this V8: TurboFan always;
+ * Maglev from V8 12 (Node 22), where it compiles on background threads too (it is off by default,
+ * and stays untouched, in Node 20's V8 11). Pure.
+ */
+export function optimizingCompilers(v8Version: string): string[] {
+  const major = Number(v8Version.split('.')[0]);
+  return major >= 12 ? ['turbofan', 'maglev'] : ['turbofan'];
+}
+
+/**
+ * Turns V8's optimizing compilers off until the returned function is called (or `maxMs` passed);
  * a no-op when {@link startupNoOpt} says so.
  */
 export function optimizeLater(mode: string, maxMs = 2000, env: Record<string, string | undefined> = process.env, execArgv: readonly string[] = process.execArgv): () => void {
   if (!startupNoOpt(mode, env, execArgv)) return () => {};
-  setFlagsFromString('--no-opt');
+  const flags = optimizingCompilers(process.versions.v8);
+  setFlagsFromString(flags.map((f) => `--no-${f}`).join(' '));
   let done = false;
   const end = (): void => {
     if (done) return;
     done = true;
     clearTimeout(timer);
-    setFlagsFromString('--opt');
+    setFlagsFromString(flags.map((f) => `--${f}`).join(' '));
   };
   const timer = setTimeout(end, maxMs);
   timer.unref();
