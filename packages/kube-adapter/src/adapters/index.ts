@@ -74,7 +74,8 @@ export async function createMembership(o: { node: string; bind: string; join: st
     return m;
   }
   // no await before the engine spawns once availableBackends() loaded the module: lbkitd starts
-  // memberlist and then reads its config synchronously, while the worker thread boots and joins
+  // memberlist and then reads its config synchronously while the worker thread boots (with
+  // `deferJoin`, it joins on beginJoin())
   const { LbkitMembership } = lbkitMembershipModule ?? (await importLbkitMembership());
   const m = new LbkitMembership({ node: o.node, bind: o.bind, join: o.join, secret: o.secret, log: o.log ?? nullLogger, timings: o.timings ?? 'fast', deferJoin: o.deferJoin ?? false });
   await m.start();
