@@ -11,6 +11,7 @@ import { err, isObj, selectors, strList, uint, type Ctx } from './config/fields.
 import { adsHaveCompatibleLocalPref } from './config/localpref.js';
 import { parsePeers } from './config/peer.js';
 import { crdSchemas } from './validation/crd-schema.js';
+import { boundedMemo } from './memo.js';
 
 /** A parsed IPAddressPool. */
 export interface PoolConfig {
@@ -481,19 +482,13 @@ function checkLocalPref(cfg: Config, nodes: Node[], errs: ConfigError[], ns: str
 }
 
 /** Memo of {@link poolForIP} per configuration (a Config is never changed once parsed). */
-const poolMemo = new WeakMap<Config, Map<string, PoolConfig | null>>();
+const poolMemo = new WeakMap<Config, (ip: string) => PoolConfig | undefined>();
 
 /** The pool that contains an IP (ignoring avoidBuggyIPs, as the speaker does), or undefined. */
 export function poolForIP(cfg: Config, ip: string): PoolConfig | undefined {
-  let memo = poolMemo.get(cfg);
-  if (!memo) poolMemo.set(cfg, (memo = new Map()));
-  let r = memo.get(ip);
-  if (r === undefined) {
-    r = findPoolForIP(cfg, ip) ?? null;
-    if (memo.size >= 200_000) memo.clear();
-    memo.set(ip, r);
-  }
-  return r ?? undefined;
+  let find = poolMemo.get(cfg);
+  if (!find) poolMemo.set(cfg, (find = boundedMemo(200_000, (a) => findPoolForIP(cfg, a))));
+  return find(ip);
 }
 
 function findPoolForIP(cfg: Config, ip: string): PoolConfig | undefined {

@@ -6,6 +6,7 @@ import * as nodeCrypto from 'node:crypto';
 import { poolForIP, type Config, type L2AdConfig } from './config.js';
 import { excludedFromLB, hasServingEndpoint, networkUnavailable, nodesWithServingEndpoints } from './endpoints.js';
 import { canonicalIP } from './ip.js';
+import { boundedMemo } from './memo.js';
 import { matchAny, matchSelector } from './labels.js';
 import { sharingKey } from './service.js';
 import type { EndpointSlice, Node, Service } from './types.js';
@@ -43,19 +44,11 @@ const sha256Hex: (s: string) => string =
     : (s) => nodeCrypto.createHash('sha256').update(s).digest('hex');
 
 /** Memo of {@link electionHash}: every membership change re-runs the election of every service. */
-const hashes = new Map<string, string>();
-const MAX_HASHES = 200_000;
+const hashOf = boundedMemo(200_000, sha256Hex);
 
 /** sha256(node + "#" + ip) as hex, the tie-break of the election (memoised). */
 export function electionHash(node: string, ip: string): string {
-  const k = `${node}#${ip}`;
-  let h = hashes.get(k);
-  if (h === undefined) {
-    h = sha256Hex(k);
-    if (hashes.size >= MAX_HASHES) hashes.clear();
-    hashes.set(k, h);
-  }
-  return h;
+  return hashOf(`${node}#${ip}`);
 }
 
 /**

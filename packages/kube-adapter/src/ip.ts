@@ -13,6 +13,7 @@ import {
   tryParseIP,
   type IPFamily,
 } from '@lbkit/ipam';
+import { boundedMemo } from './memo.js';
 
 /** Address family tag as MetalLB names it. */
 export type Family = IPFamily;
@@ -46,18 +47,11 @@ export function formatIP(ip: ParsedIP): string {
 }
 
 /** Memo of {@link canonicalIP}: every election and decision canonicalizes the same ingress IPs again. */
-const canonical = new Map<string, string | null>();
-const MAX_CANONICAL = 200_000;
+const canonicalOf = boundedMemo(200_000, (s: string): string | null => ipamCanonicalIP(s) ?? null);
 
 /** Canonical string of an address literal, or null when invalid (memoised). */
 export function canonicalIP(s: string): string | null {
-  let c = canonical.get(s);
-  if (c === undefined) {
-    c = ipamCanonicalIP(s) ?? null;
-    if (canonical.size >= MAX_CANONICAL) canonical.clear();
-    canonical.set(s, c);
-  }
-  return c;
+  return canonicalOf(s);
 }
 
 /** Mask for a prefix length. */

@@ -70,6 +70,10 @@ export class Metric {
     this.sortedNames = [...labelNames].sort();
   }
   private readonly sortedNames: readonly string[];
+  /** The series key of a label set (the one {@link set} and {@link inc} store under). */
+  private keyOf(labels: Labels): string {
+    return sortedWithKey(labels, this.sortedNames).key;
+  }
   /** Sets a series value. On a counter the value must not go down (use {@link Metric.setTotal}). */
   set(labels: Labels, v: number): void {
     if (this.prom instanceof Gauge) {
@@ -104,7 +108,7 @@ export class Metric {
     const cur = this.get(labels);
     if (total < cur) this.delete(labels);
     const by = total < cur ? total : total - cur;
-    if (by > 0 || !this.series.has(labelKey(labels))) this.inc(labels, by);
+    if (by > 0 || !this.series.has(this.keyOf(labels))) this.inc(labels, by);
   }
   /** Adds to a series (default 1). */
   inc(labels: Labels = {}, by = 1): void {
@@ -116,11 +120,11 @@ export class Metric {
   }
   /** Current value of a series (0 when absent). */
   get(labels: Labels = {}): number {
-    return this.series.get(labelKey(labels))?.value ?? 0;
+    return this.series.get(this.keyOf(labels))?.value ?? 0;
   }
   /** Removes a series. */
   delete(labels: Labels): void {
-    const k = labelKey(labels);
+    const k = this.keyOf(labels);
     const s = this.series.get(k);
     if (!s) return;
     this.prom.remove(s.labels);
