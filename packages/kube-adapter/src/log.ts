@@ -24,41 +24,69 @@ export const REDACTED = '[redacted]';
  */
 export const REDACT_KEYS = ['secret', 'memberlistSecret', 'secretKey', 'password', 'token', 'authorization', 'bearerToken', 'client-key-data', 'clientKeyData'];
 
-const REDACT_PATHS = REDACT_KEYS.flatMap((k) => {
-  const p = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
-  return [p, p.startsWith('[') ? `*${p}` : `*.${p}`];
-});
+const SECRET_KEYS = new Set(REDACT_KEYS);
+
+/**
+ * `fields` with every secret (a {@link REDACT_KEYS} name at the top level or one level down)
+ * replaced by {@link REDACTED}; the same object when it holds none. A scan of the field names,
+ * where pino's path-based `redact` cost about 0.15 ms per line (1700 lines at a speaker's start).
+ */
+export function redactSecrets(fields: Record<string, unknown>): Record<string, unknown> {
+  let out = fields;
+  for (const k in fields) {
+    const v = fields[k];
+    if (SECRET_KEYS.has(k)) {
+      if (out === fields) out = { ...fields };
+      out[k] = REDACTED;
+    } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      let inner: Record<string, unknown> | undefined;
+      for (const k2 in v) {
+        if (!SECRET_KEYS.has(k2)) continue;
+        inner ??= { ...(v as Record<string, unknown>) };
+        inner[k2] = REDACTED;
+      }
+      if (inner) {
+        if (out === fields) out = { ...fields };
+        out[k] = inner;
+      }
+    }
+  }
+  return out;
+}
 
 function wrap(p: PinoLogger): Logger {
   return {
     log(level, msg, fields) {
-      if (fields) p[level](fields, msg);
+      if (!p.isLevelEnabled(level)) return;
+      if (fields) p[level](redactSecrets(fields), msg);
       else p[level](msg);
     },
     child(fields) {
-      return wrap(p.child(fields));
+      return wrap(p.child(redactSecrets(fields)));
     },
   };
 }
 
 /**
- * JSON-lines logger writing to `write` (default: stderr, synchronously, so nothing is lost on exit).
+ * JSON-lines logger writing to `write` (default: stderr). Lines are written asynchronously, so a
+ * slow reader of stderr (the container runtime) never stalls the event loop, and lines logged while
+ * a write is in flight go out together; pino flushes what is left synchronously on process exit, so
+ * nothing logged before `process.exit` is lost.
  * @param base fields on every line (e.g. `{ node }`); undefined values are dropped
  * @param min lowest level written
  */
 export function jsonLogger(base: Record<string, unknown> = {}, min: Level = 'info', write?: (line: string) => void): Logger {
-  const dest: DestinationStream = write ? { write: (s: string) => write(s.replace(/\n$/, '')) } : pino.destination({ dest: 2, sync: true });
+  const dest: DestinationStream = write ? { write: (s: string) => write(s.replace(/\n$/, '')) } : pino.destination({ dest: 2, sync: false });
   const p = pino(
     {
       level: min,
       base: null,
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: REDACT_PATHS, censor: REDACTED },
     },
     dest,
   );
-  const fields = Object.fromEntries(Object.entries(base).filter(([, v]) => v !== undefined));
+  const fields = redactSecrets(Object.fromEntries(Object.entries(base).filter(([, v]) => v !== undefined)));
   return wrap(Object.keys(fields).length ? p.child(fields) : p);
 }
 

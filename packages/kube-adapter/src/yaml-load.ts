@@ -4,6 +4,7 @@
  * date stays a string and no custom tags are honoured; duplicate keys are an error.
  */
 import jsYaml from 'js-yaml';
+import { fastLoadAll } from './yaml-fast.js';
 
 /** A YAML syntax error, with the 1-based number of the document it is in and its line/column. */
 export class YamlSyntaxError extends Error {
@@ -44,6 +45,8 @@ function documentAt(text: string, line: number): number {
  * `JSON.parse`, about 10× faster than the YAML parser on the same objects (JSON is YAML 1.2 with
  * the same values); a text that starts like JSON but is not valid JSON goes to the YAML parser,
  * which reports the error. As with `JSON.parse`, a duplicate key in JSON input keeps the last value.
+ * YAML in the common Kubernetes subset takes a faster parser ({@link fastLoadAll}) that gives the
+ * same values as js-yaml and hands everything else to it.
  * @throws {@link YamlSyntaxError} naming the document, line and column of the first syntax error
  */
 export function loadAllYaml(text: string): unknown[] {
@@ -55,6 +58,8 @@ export function loadAllYaml(text: string): unknown[] {
       /* not JSON (YAML flow style, or a syntax error): the YAML parser decides and reports */
     }
   }
+  const fast = fastLoadAll(text);
+  if (fast) return fast;
   try {
     return jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA });
   } catch (e) {

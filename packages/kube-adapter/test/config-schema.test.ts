@@ -2,13 +2,17 @@
  * CRD-schema validation with ajv against manifests/crds.yaml (issue #12): unknown fields, types,
  * enums and ranges are rejected as the API server does, naming the object and the field.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { parseYamlObjects } from '../src/source/yaml.js';
-import { CrdSchemas, crdSchemas } from '../src/validation/crd-schema.js';
+import { CrdSchemas, crdSchemas, CRDS_PATH } from '../src/validation/crd-schema.js';
+import { codePointLength, parseCrdDocuments } from '../src/validation/crd-ajv.js';
+import { crdValidatorsModule } from '../src/validation/crd-codegen.js';
 import { emptySnapshot, type KubeObject, type Snapshot } from '../src/types.js';
 import { errorsOf } from './config-helpers.js';
 
@@ -132,5 +136,51 @@ spec: { addresses: ["192.168.10.0/24"], fieldFromANewerMetalLB: true }
       expect(() => parseConfig(snap, { lenientReferences: true }), f).not.toThrow();
     }
     expect(objects).toBeGreaterThanOrEqual(25);
+  });
+});
+
+describe('generated CRD validators (ajv standalone code, no schema compiled at start)', () => {
+  it('crd-validators.generated.ts is what manifests/crds.yaml generates (run `npm run gen:crd-validators` after changing the CRDs)', () => {
+    const file = readFileSync(join(__dirname, '..', 'src', 'validation', 'crd-validators.generated.ts'), 'utf8');
+    expect(file === crdValidatorsModule(readFileSync(CRDS_PATH, 'utf8')), 'generated validators are stale').toBe(true);
+    expect(crdSchemas().precompiled).toBe(true);
+  });
+
+  it('generated and runtime-compiled validators give the same verdicts, field for field', () => {
+    const compiled = new CrdSchemas(parseCrdDocuments(readFileSync(CRDS_PATH, 'utf8'))).compileAll();
+    const cases: KubeObject[] = [
+      { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'a' }, spec: { addresses: ['10.0.0.0/24', 7], autoAsign: true, serviceAllocation: { priority: 1.5, namespaceSelectors: [{ matchLabels: { a: 1 } }] } } },
+      { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'b' }, spec: { myASN: 2 ** 33, peerPort: 70000, dynamicASN: 'x', holdTime: 3 } },
+      { apiVersion: 'metallb.io/v1beta1', kind: 'BFDProfile', metadata: { name: 'd' }, spec: { receiveInterval: 5, echoMode: 'on', multiplier: 300 } },
+      { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'e' }, spec: { interfaces: ['eth0'], preferredNodeSelectors: [{ weight: 0, preference: {} }] } },
+      { apiVersion: 'metallb.io/v1beta1', kind: 'Community', metadata: { name: 'f' }, spec: { communities: [{ name: 'x', value: 1 }] } },
+      { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata: { name: 'g' }, status: { conditions: [{ type: 'a b', status: 'Maybe', reason: '', message: 'x'.repeat(40_000), lastTransitionTime: 'yesterday', observedGeneration: -1 }] } },
+      { apiVersion: 'metallb.io/v1beta1', kind: 'BGPAdvertisement', metadata: { name: 'h' }, spec: { aggregationLength: 33, localPref: 'high', communities: ['65535:65282'] } },
+    ];
+    for (const o of cases) {
+      const pre = crdSchemas().validate(o).map((e) => e.message);
+      expect(pre.length, String(o.kind)).toBeGreaterThan(0);
+      expect(pre, String(o.kind)).toEqual(compiled.validate(o).map((e) => e.message));
+    }
+  });
+
+  it('string lengths are counted in code points, as ajv counts them (surrogate pairs once, lone surrogates once each)', () => {
+    const ucs2length = (createRequire(import.meta.url)('ajv/dist/runtime/ucs2length.js') as { default: (s: string) => number }).default;
+    for (const s of ['', 'abc', '\u{1F600}x', '\ud800', '\ud800a', 'a\udc00', '\udc00\ud800', '\u{1F600}\u{1F600}é']) expect(codePointLength(s), JSON.stringify(s)).toBe(ucs2length(s));
+  });
+
+  it('a CRD file other than the one generated from (edited) is compiled at run time instead', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbkit-crds-'));
+    try {
+      const path = join(dir, 'crds.yaml');
+      writeFileSync(path, readFileSync(CRDS_PATH, 'utf8').replace('"maxLength": 316', '"maxLength": 3'));
+      const edited = CrdSchemas.load(path);
+      expect(edited.precompiled).toBe(false);
+      const o = { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata: { name: 'g' }, status: { conditions: [{ type: 'abcd', status: 'True', reason: 'R', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] } };
+      expect(crdSchemas().validate(o)).toEqual([]);
+      expect(edited.validate(o).map((e) => e.field)).toEqual(['status.conditions[0].type']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jsonLogger, nullLogger, REDACTED } from '../src/log.js';
+import { jsonLogger, nullLogger, REDACTED, redactSecrets } from '../src/log.js';
 import { ensureBuilt } from './interop/cluster.js';
 
 function capture(min: 'debug' | 'info' | 'warn' | 'error' = 'info') {
@@ -40,14 +40,24 @@ describe('jsonLogger (pino)', () => {
     expect(b).toMatchObject({ secret: REDACTED, msg: 'child' });
   });
 
-  it('writes to stderr synchronously by default: lines logged right before process.exit are not lost', () => {
+  it('redaction copies only what holds a secret and leaves the caller\'s objects alone', () => {
+    const plain = { service: 'default/web', ip: '10.0.0.1', peer: { name: 'tor' } };
+    expect(redactSecrets(plain)).toBe(plain);
+    const withSecret = { peer: { name: 'tor', password: 'pw' }, other: { a: 1 } };
+    const r = redactSecrets(withSecret);
+    expect(r).toEqual({ peer: { name: 'tor', password: REDACTED }, other: { a: 1 } });
+    expect(withSecret.peer.password).toBe('pw');
+    expect(r.other).toBe(withSecret.other);
+  });
+
+  it('writes to stderr (asynchronously) by default: lines logged right before process.exit are not lost', () => {
     ensureBuilt();
     const dist = join(__dirname, '..', 'dist', 'log.js');
-    const src = `import(${JSON.stringify(dist)}).then(({ jsonLogger }) => { const l = jsonLogger({}, 'info'); for (let i = 0; i < 500; i++) l.log('info', 'line ' + i, { i }); process.exit(0); });`;
+    const src = `import(${JSON.stringify(dist)}).then(({ jsonLogger }) => { const l = jsonLogger({}, 'info'); for (let i = 0; i < 5000; i++) l.log('info', 'line ' + i, { i }); process.exit(0); });`;
     const r = spawnSync(process.execPath, ['-e', src], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(0);
     const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { i: number });
-    expect(lines.map((l) => l.i)).toEqual([...Array(500).keys()]);
+    expect(lines.map((l) => l.i)).toEqual([...Array(5000).keys()]);
   }, 300_000);
 
   it('nullLogger drops everything and its children are itself', () => {

@@ -9,10 +9,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { loadAllYaml } from '../yaml-load.js';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { ConfigError } from '../errors.js';
 import { keyOf, type KubeObject } from '../types.js';
+import { createCrdAjv, crdTextHash, crdVersions, parseCrdDocuments, validatorName } from './crd-ajv.js';
+import * as generated from './crd-validators.generated.js';
 
 /** Where the CRDs live: `<package>/manifests/crds.yaml` (same depth from src/ and dist/). */
 export const CRDS_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'manifests', 'crds.yaml');
@@ -21,7 +22,7 @@ type Json = Record<string, unknown>;
 
 /** One served version of one kind. */
 interface VersionInfo {
-  /** compiled on first use */
+  /** generated at build time, or compiled on first use */
   validate?: ValidateFunction;
   schema: Json;
   served: boolean;
@@ -29,79 +30,56 @@ interface VersionInfo {
   deprecationWarning?: string;
 }
 
-/** Kubernetes' structural-schema extensions: accepted as annotations by ajv. */
-const K8S_KEYWORDS = [
-  'x-kubernetes-validations',
-  'x-kubernetes-list-type',
-  'x-kubernetes-list-map-keys',
-  'x-kubernetes-map-type',
-  'x-kubernetes-int-or-string',
-  'x-kubernetes-preserve-unknown-fields',
-  'x-kubernetes-embedded-resource',
-];
-
-/**
- * Copies a schema with `additionalProperties: false` on every object that lists its properties
- * (what structural pruning plus strict field validation amount to), leaving `metadata` (validated
- * by the API server itself) and `x-kubernetes-preserve-unknown-fields` objects open.
- */
-function closeObjects(s: unknown, path: string): unknown {
-  if (Array.isArray(s)) return s.map((x) => closeObjects(x, path));
-  if (!s || typeof s !== 'object') return s;
-  const o: Json = {};
-  for (const [k, v] of Object.entries(s as Json)) {
-    if (k === 'properties' && v && typeof v === 'object') {
-      o[k] = Object.fromEntries(Object.entries(v as Json).map(([p, ps]) => [p, path === '' && p === 'metadata' ? ps : closeObjects(ps, `${path}.${p}`)]));
-    } else o[k] = closeObjects(v, path);
-  }
-  if (o.properties && o.additionalProperties === undefined && o['x-kubernetes-preserve-unknown-fields'] !== true) o.additionalProperties = false;
-  return o;
-}
-
-/** Compiled validators per `kind` → version. */
+/** Validators per `kind` → version. */
 export class CrdSchemas {
   private readonly kinds = new Map<string, { group: string; versions: Map<string, VersionInfo> }>();
-  private readonly ajv: Ajv;
+  private ajvInstance: Ajv | undefined;
 
-  /** @param crds CustomResourceDefinition objects (apiextensions.k8s.io/v1) */
-  constructor(crds: readonly Json[]) {
-    const ajv = (this.ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, code: { optimize: false } }));
-    for (const k of K8S_KEYWORDS) ajv.addKeyword({ keyword: k, schemaType: ['array', 'string', 'boolean', 'object'] });
-    const inRange = (lo: number, hi: number) => ({ type: 'number' as const, validate: (x: number) => Number.isInteger(x) && x >= lo && x <= hi });
-    ajv.addFormat('int32', inRange(-(2 ** 31), 2 ** 31 - 1));
-    ajv.addFormat('int64', inRange(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
-    ajv.addFormat('date-time', { type: 'string', validate: (x: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(x) });
-    for (const crd of crds) {
-      if (crd.kind !== 'CustomResourceDefinition') continue;
-      const spec = crd.spec as Json;
-      const names = spec.names as Json;
-      const versions = new Map<string, VersionInfo>();
-      for (const v of spec.versions as Json[]) {
-        const schema = closeObjects((v.schema as Json).openAPIV3Schema, '') as Json;
-        const info: VersionInfo = { schema, served: v.served === true, storage: v.storage === true };
-        if (typeof v.deprecationWarning === 'string') info.deprecationWarning = v.deprecationWarning;
-        versions.set(v.name as string, info);
-      }
-      this.kinds.set(names.kind as string, { group: spec.group as string, versions });
+  /**
+   * @param crds CustomResourceDefinition objects (apiextensions.k8s.io/v1)
+   * @param precompiled validators generated for exactly these CRDs, by `validatorName(kind, version)`;
+   *   versions without one are compiled with ajv on first use
+   */
+  constructor(crds: readonly Json[], precompiled: Readonly<Record<string, unknown>> = {}) {
+    for (const v of crdVersions(crds)) {
+      let k = this.kinds.get(v.kind);
+      if (!k) this.kinds.set(v.kind, (k = { group: v.group, versions: new Map() }));
+      const info: VersionInfo = { schema: v.schema, served: v.served, storage: v.storage };
+      const pre = precompiled[validatorName(v.kind, v.version)];
+      if (typeof pre === 'function') info.validate = pre as ValidateFunction;
+      if (v.deprecationWarning !== undefined) info.deprecationWarning = v.deprecationWarning;
+      k.versions.set(v.version, info);
     }
   }
 
   /**
-   * Loads `manifests/crds.yaml` (or another file); validators compile on first use. Documents
-   * written as JSON (as `crds.yaml` is) are read with `JSON.parse`, others with the YAML parser.
+   * Loads `manifests/crds.yaml` (or another file). When the file is the one the build generated
+   * validators from (same sha256), those are used and ajv is never loaded; otherwise validators
+   * compile on first use. Documents written as JSON (as `crds.yaml` is) are read with `JSON.parse`.
    */
   static load(path = CRDS_PATH): CrdSchemas {
-    return new CrdSchemas(parseDocuments(readFileSync(path, 'utf8')));
+    const text = readFileSync(path, 'utf8');
+    return new CrdSchemas(parseCrdDocuments(text), crdTextHash(text) === generated.GENERATED_FROM_SHA256 ? generated : {});
   }
 
-  /** Compiles every validator now (about 50 ms of CPU for MetalLB's CRDs). */
+  /** Whether every version has a validator without compiling (the generated ones matched). */
+  get precompiled(): boolean {
+    return [...this.kinds.values()].every((k) => [...k.versions.values()].every((v) => v.validate !== undefined));
+  }
+
+  private compile(schema: Json): ValidateFunction {
+    this.ajvInstance ??= createCrdAjv();
+    return this.ajvInstance.compile(schema);
+  }
+
+  /** Compiles every validator not compiled yet (about 50 ms of CPU for MetalLB's CRDs; none when generated ones matched). */
   compileAll(): this {
-    for (const k of this.kinds.values()) for (const v of k.versions.values()) v.validate ??= this.ajv.compile(v.schema);
+    for (const k of this.kinds.values()) for (const v of k.versions.values()) v.validate ??= this.compile(v.schema);
     return this;
   }
 
   /**
-   * Compiles the validators not used yet one at a time, `gapMs` apart (unref'd timers), so that a
+   * Compiles the validators not available yet one at a time, `gapMs` apart (unref'd timers), so that a
    * kind first seen later (a BGPPeer added to a running cluster) does not pay its compile then,
    * while the start itself compiles only what its objects need. lbkitd calls it once started.
    */
@@ -110,10 +88,10 @@ export class CrdSchemas {
     const next = (): void => {
       const v = todo.shift();
       if (!v) return;
-      v.validate ??= this.ajv.compile(v.schema);
+      v.validate ??= this.compile(v.schema);
       setTimeout(next, gapMs).unref();
     };
-    setTimeout(next, gapMs).unref();
+    if (todo.length) setTimeout(next, gapMs).unref();
   }
 
   /** Whether a kind has a CRD here. */
@@ -141,7 +119,7 @@ export class CrdSchemas {
     }
     const info = k.versions.get(version);
     if (!info || !info.served) return [new ConfigError(kind, key, 'apiVersion', `no version ${JSON.stringify(version)} of ${k.group}/${kind} is served (served: ${this.served(kind).join(', ')})`)];
-    info.validate ??= this.ajv.compile(info.schema);
+    info.validate ??= this.compile(info.schema);
     if (info.validate(o)) return [];
     const errors = (info.validate.errors ?? []).filter((e) => opts.unknownFields !== false || e.keyword !== 'additionalProperties');
     return errors.map((e) => toConfigError(kind, key, e));
@@ -156,28 +134,6 @@ export class CrdSchemas {
   private served(kind: string): string[] {
     return [...(this.kinds.get(kind)?.versions ?? [])].filter(([, v]) => v.served).map(([n]) => n);
   }
-}
-
-/** Multi-document YAML; JSON documents take the fast path. */
-function parseDocuments(text: string): Json[] {
-  const out: Json[] = [];
-  for (const doc of text.split(/^---[ \t]*$/m)) {
-    const body = doc.replace(/^\s*#.*$/gm, '').trim();
-    if (body === '') continue;
-    if (body.startsWith('{')) {
-      try {
-        out.push(JSON.parse(body) as Json);
-        continue;
-      } catch {
-        /* not JSON after all: the YAML parser decides */
-      }
-    }
-    for (const d of loadAllYaml(doc)) {
-      const v = d as Json | null;
-      if (v) out.push(v);
-    }
-  }
-  return out;
 }
 
 /** `/spec/addresses/0` → `spec.addresses[0]`. */
