@@ -558,15 +558,18 @@ export class Speaker {
       this.unassigned(key, 'bgp');
       this.status('bgp', svc, this.opts.node, null);
     }
-    // L2
+    // L2. Startup hold: an election run before the first join is not trusted yet, so it is not run
+    // at all (nothing is announced, nothing to withdraw either: the hold only ever applies before this
+    // service's first announcement). Every held service is elected when the hold ends: the membership
+    // change or the timer that ends it re-queues them all. Skipping it spares an early speaker a whole
+    // pass of elections while the speakers it waits for are still starting on the same CPUs.
+    if (hold && !this.l2Svcs.has(key)) {
+      this.decisions.set(key, { l2: { announce: false, reason: 'startupHold', candidates: [] }, bgp: b.announce ? 'announce' : b.reason });
+      return;
+    }
     const d = shouldAnnounceL2({ myNode: this.opts.node, svc, ips: good, config, nodes, slices, members, ignoreExcludeLB: this.opts.ignoreExcludeLB ?? false });
-    // startup hold: a win computed before the first join is not trusted yet (nothing is announced,
-    // nothing to withdraw either: the hold only ever applies before this service's first announcement)
-    const held = hold && d.announce && !this.l2Svcs.has(key);
-    this.decisions.set(key, { l2: held ? { announce: false, reason: 'startupHold', candidates: d.candidates } : d, bgp: b.announce ? 'announce' : b.reason });
-    if (held) {
-      this.log.log('debug', 'L2 announcement held until memberlist joins', { service: key });
-    } else if (d.announce && this.opts.l2) {
+    this.decisions.set(key, { l2: d, bgp: b.announce ? 'announce' : b.reason });
+    if (d.announce && this.opts.l2) {
       const cur = this.l2Svcs.get(key);
       if (!cur || cur.interfaces.join(',') !== d.interfaces.join(',')) {
         if (cur) await this.l2Release(key, cur, false);
