@@ -62,7 +62,7 @@ export class CrdSchemas {
     return new CrdSchemas(parseCrdDocuments(text), crdTextHash(text) === generated.GENERATED_FROM_SHA256 ? generated : {});
   }
 
-  /** Whether every version has a validator without compiling (the generated ones matched). */
+  /** True when every version already has a validator: the generated ones matched the file (or all have been compiled since). */
   get precompiled(): boolean {
     return [...this.kinds.values()].every((k) => [...k.versions.values()].every((v) => v.validate !== undefined));
   }
