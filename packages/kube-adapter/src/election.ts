@@ -2,7 +2,7 @@
  * Layer 2 announcement decision (`speaker/layer2_controller.go` ShouldAnnounce): a stateless
  * election every speaker computes identically; the first candidate announces.
  */
-import * as nodeCrypto from 'node:crypto';
+import { hash } from 'node:crypto';
 import { poolForIP, type Config, type L2AdConfig } from './config.js';
 import { excludedFromLB, hasServingEndpoint, networkUnavailable, nodesWithServingEndpoints } from './endpoints.js';
 import { canonicalIP } from './ip.js';
@@ -34,14 +34,8 @@ export type L2Decision =
   | { announce: true; interfaces: string[]; candidates: string[] }
   | { announce: false; reason: string; candidates: string[] };
 
-/**
- * One-shot SHA-256 as hex: `crypto.hash` (Node 20.12+/21.7+, about 3× cheaper than a Hash object
- * for a short input; a start-up elects every service) or `createHash` where it is missing.
- */
-const sha256Hex: (s: string) => string =
-  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
-    ? (s) => (nodeCrypto as unknown as { hash(alg: string, data: string, enc: 'hex'): string }).hash('sha256', s, 'hex')
-    : (s) => nodeCrypto.createHash('sha256').update(s).digest('hex');
+/** One-shot SHA-256 as hex (`crypto.hash`: about 3× cheaper than a Hash object for a short input; a start-up elects every service). */
+const sha256Hex = (s: string): string => hash('sha256', s, 'hex');
 
 /** Memo of {@link electionHash}: every membership change re-runs the election of every service. */
 const hashOf = boundedMemo(200_000, sha256Hex);

@@ -26,20 +26,26 @@ function sorted(l: Labels): Labels {
 function sortedWithKey(l: Labels, names: readonly string[]): { labels: Labels; key: string } {
   const out: Labels = {};
   const pairs: Array<[string, string]> = [];
-  let n = 0;
   for (const k of names) {
     const v = l[k];
     if (v === undefined) continue;
     const sv = String(v);
     out[k] = sv;
     pairs.push([k, sv]);
-    n++;
   }
-  if (n !== Object.keys(l).length) {
+  if (pairs.length !== Object.keys(l).length) {
     const labels = sorted(l);
     return { labels, key: labelKey(labels) };
   }
   return { labels: out, key: JSON.stringify(pairs) };
+}
+
+/** Files series `key` under its label value `v` in one label's index (nothing when the series lacks the label). */
+function indexSeries(byValue: Map<string, Set<string>>, v: string | undefined, key: string): void {
+  if (v === undefined) return;
+  let keys = byValue.get(v);
+  if (!keys) byValue.set(v, (keys = new Set()));
+  keys.add(key);
 }
 
 /**
@@ -92,13 +98,7 @@ export class Metric {
   private readonly index = new Map<string, Map<string, Set<string>>>();
   private addSeries(key: string, labels: Labels, value: number): void {
     this.series.set(key, { labels, value });
-    for (const [name, byValue] of this.index) {
-      const v = labels[name];
-      if (v === undefined) continue;
-      let keys = byValue.get(v);
-      if (!keys) byValue.set(v, (keys = new Set()));
-      keys.add(key);
-    }
+    for (const [name, byValue] of this.index) indexSeries(byValue, labels[name], key);
   }
   /**
    * Sets a counter from a running total kept elsewhere (e.g. a BGP session's UPDATE count): adds the
@@ -149,13 +149,7 @@ export class Metric {
     let byValue = this.index.get(name);
     if (!byValue) {
       byValue = new Map();
-      for (const [k, s] of this.series) {
-        const v = s.labels[name];
-        if (v === undefined) continue;
-        let keys = byValue.get(v);
-        if (!keys) byValue.set(v, (keys = new Set()));
-        keys.add(k);
-      }
+      for (const [k, s] of this.series) indexSeries(byValue, s.labels[name], k);
       this.index.set(name, byValue);
     }
     for (const k of [...(byValue.get(value) ?? [])]) {

@@ -305,9 +305,8 @@ class FastYaml {
       out += s.slice(j, k);
       if (s.charCodeAt(k) === DQ) return { value: out, end: k + 1 };
       const e = s[k + 1] ?? '';
-      const simple = SIMPLE_ESCAPES[e];
-      if (simple !== undefined && Object.hasOwn(SIMPLE_ESCAPES, e)) {
-        out += simple;
+      if (Object.hasOwn(SIMPLE_ESCAPES, e)) {
+        out += SIMPLE_ESCAPES[e]!;
         j = k + 2;
         continue;
       }
