@@ -174,7 +174,14 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private probeTickHeld = false;
   private seqNo = 0;
   private incarnation = 0;
+  /** `leave()` was called (no second leave, no reconnects). */
   private leaving = false;
+  /**
+   * Our `dead{From: self}` was issued (memberlist's `hasLeft`). Until then, during a delegate's
+   * leave-intent phase, claims that we are dead are still refuted: adopting one would mark us dead
+   * and our own leave message would never go out, so peers would report a failure, not a leave.
+   */
+  private left = false;
   private running = false;
   private stopped = false;
   private timers = new Set<TimerHandle>();
@@ -254,7 +261,12 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     return new Promise((resolve) => {
       if (!this.running || this.leaving) return resolve();
       this.leaving = true;
-      const anyPeer = this.nodes.some((n) => n.name !== this.name && !isDeadOrLeft(n.state));
+      // Peers that gossip still reaches: alive, suspect, or declared dead within gossipToTheDeadTime
+      // (after a stall of our own event loop a live peer can look dead to us for a while).
+      const now = this.clock.now();
+      const anyPeer = this.nodes.some(
+        (n) => n.name !== this.name && (!isDeadOrLeft(n.state) || (n.state === NodeStateType.Dead && now - n.stateChange < this.timings.gossipToTheDeadTime)),
+      );
       const intent = anyPeer ? this.delegate.leaveIntent?.() : undefined;
       const sendDead = () => {
         const self = this.nodeMap.get(this.name)!;
@@ -264,6 +276,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
           done = true;
           resolve();
         };
+        this.left = true;
         this.deadNode({ type: 'dead', incarnation: self.incarnation, node: this.name, from: this.name }, finish);
         if (!anyPeer) return finish();
         this.after(timeoutMs, finish, true);
@@ -675,7 +688,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
 
   private aliveNode(a: AliveMsg, bootstrap: boolean): void {
     const isLocal = a.node === this.name;
-    if (this.leaving && isLocal) return;
+    if (this.left && isLocal) return;
     const v = a.vsn;
     if (v.length >= 2 && (v[0] === 0 || v[1] === 0 || v[0]! > v[1]!)) return;
     let st = this.nodeMap.get(a.node);
@@ -779,7 +792,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
       this.suspicions.delete(d.node);
     }
     if (isDeadOrLeft(st.state)) return;
-    if (d.node === this.name && !this.leaving) {
+    if (d.node === this.name && !this.left) {
       this.refute(st, d.incarnation, 'dead');
       return;
     }
@@ -940,7 +953,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
           break;
         default:
           // Someone declared us dead: refute (as a dead message would make us do).
-          if (n.name === this.name && n.state === NodeStateType.Dead && !this.leaving) {
+          if (n.name === this.name && n.state === NodeStateType.Dead && !this.left) {
             this.deadNode({ type: 'dead', incarnation: n.incarnation, node: n.name, from: this.name });
             break;
           }
