@@ -256,6 +256,9 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
    * Graceful leave: gossips `dead{From: self}` so peers emit `leave` instead of `fail`. Resolves
    * once the message went out to its retransmit limit, or after `timeoutMs`. When the delegate
    * has a {@link Delegate.leaveIntent}, that message is gossiped first (also up to `timeoutMs`).
+   * Both also go to peers declared dead within `gossipToTheDeadTime` (a live peer can look dead to
+   * us after a stall of our own event loop). With no alive, suspect or recently dead peer, it
+   * resolves at once.
    */
   leave(timeoutMs = 1000): Promise<void> {
     return new Promise((resolve) => {
