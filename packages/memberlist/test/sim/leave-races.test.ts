@@ -1,7 +1,7 @@
 /**
  * Graceful leave under the races a loaded machine produces (found as a rare serf interop failure in
  * CI: serf reported our leaving node "failed"). Deterministic: virtual clock, in-memory network,
- * and the racing message injected from a third address at a chosen moment.
+ * and the racing message injected from a fourth address at a chosen moment.
  */
 import { describe, expect, it } from 'vitest';
 import { Memberlist, SimCluster, defaultLANTimings, type DeadMsg, type Delegate, type Member } from '@lbkit/memberlist';
