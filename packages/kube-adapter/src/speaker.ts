@@ -563,12 +563,13 @@ export class Speaker {
     // service's first announcement). Every held service is elected when the hold ends: the membership
     // change or the timer that ends it re-queues them all. Skipping it spares an early speaker a whole
     // pass of elections while the speakers it waits for are still starting on the same CPUs.
+    const bgpDecision = b.announce ? 'announce' : b.reason;
     if (hold && !this.l2Svcs.has(key)) {
-      this.decisions.set(key, { l2: { announce: false, reason: 'startupHold', candidates: [] }, bgp: b.announce ? 'announce' : b.reason });
+      this.decisions.set(key, { l2: { announce: false, reason: 'startupHold', candidates: [] }, bgp: bgpDecision });
       return;
     }
     const d = shouldAnnounceL2({ myNode: this.opts.node, svc, ips: good, config, nodes, slices, members, ignoreExcludeLB: this.opts.ignoreExcludeLB ?? false });
-    this.decisions.set(key, { l2: d, bgp: b.announce ? 'announce' : b.reason });
+    this.decisions.set(key, { l2: d, bgp: bgpDecision });
     if (d.announce && this.opts.l2) {
       const cur = this.l2Svcs.get(key);
       if (!cur || cur.interfaces.join(',') !== d.interfaces.join(',')) {
