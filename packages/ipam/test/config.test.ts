@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parsePools, parseIP, formatIP, parseRange, matchesSelector, canonicalIP } from '../src/index.js';
+import { isIP } from 'node:net';
+import { parseCidr as cidrToolsParse } from 'cidr-tools';
+import { parsePools, parseIP, formatIP, parseRange, matchesSelector, canonicalIP, tryParseIP } from '../src/index.js';
 import { configError } from './helpers.js';
 
 describe('address parsing', () => {
@@ -14,6 +16,28 @@ describe('address parsing', () => {
     for (const bad of ['1.2.3', '1.2.3.256', '01.2.3.4', '1::2::3', '1:2:3:4:5:6:7:8:9', 'g::1', '', 'fe80::1%eth0', '1.2.3.4/32']) {
       expect(canonicalIP(bad), bad).toBeUndefined();
     }
+  });
+  it('the IPv4 fast path gives what net.isIP and cidr-tools give, on valid and near-valid text', () => {
+    // a seeded generator: dotted quads and their near misses (leading zeros, 256, missing or extra parts,
+    // signs, spaces, other whitespace, IPv4-mapped IPv6)
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    const octet = (): string => [String(rnd(256)), '0' + rnd(10), String(250 + rnd(10)), '00', '', '+1', String(rnd(1000))][rnd(10) < 7 ? 0 : 1 + rnd(6)]!;
+    const texts = ['0.0.0.0', '255.255.255.255', ' 10.0.0.1 ', '\u00a010.0.0.1', '10.0.0.1\n', '1.2.3.4.5', '1..2.3', '::ffff:10.0.0.1', '1.2.3.4%eth0'];
+    for (let i = 0; i < 20_000; i++) {
+      const parts = Array.from({ length: rnd(10) < 8 ? 4 : 3 + rnd(3) }, octet);
+      texts.push((rnd(10) === 0 ? ' ' : '') + parts.join(rnd(50) === 0 ? ',' : '.'));
+    }
+    let valid = 0;
+    for (const t of texts) {
+      const s = t.trim();
+      const v = isIP(s);
+      const want = v === 0 || s.includes('%') ? undefined : { family: v === 4 ? 'ipv4' : 'ipv6', value: cidrToolsParse(s).start };
+      expect(tryParseIP(t), JSON.stringify(t)).toEqual(want);
+      if (want) valid++;
+    }
+    expect(valid).toBeGreaterThan(5000); // both valid and invalid text were checked
+    expect(valid).toBeLessThan(texts.length - 5000);
   });
   it('summarizes ranges into minimal CIDRs with whitespace trimmed', () => {
     expect(parseRange('192.168.1.1 - 192.168.1.6').map((c) => c.text)).toEqual(['192.168.1.1/32', '192.168.1.2/31', '192.168.1.4/31', '192.168.1.6/32']);
