@@ -28,15 +28,25 @@ export interface StatusWriter {
 
 /** An EventRecorder that keeps events in memory (tests, YAML mode, `lbkitd` logging). */
 export class MemoryEventRecorder implements EventRecorder {
-  /** All events in order. */
+  /**
+   * The events in order: all of them, or with {@link max} the newest (at least `max` of them once
+   * that many were recorded; older ones are dropped in batches, so at most 2 × `max` are held).
+   */
   readonly events: RecordedEvent[] = [];
-  /** Optional hook called for each event. */
-  constructor(private readonly onEvent?: (e: RecordedEvent) => void) {}
+  /**
+   * @param onEvent optional hook called for each event
+   * @param max keep only the newest events (a long-running daemon records events for ever; default: keep all)
+   */
+  constructor(
+    private readonly onEvent?: (e: RecordedEvent) => void,
+    private readonly max = Infinity,
+  ) {}
   /** @inheritdoc */
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
     const ns = obj.metadata?.namespace;
     const e: RecordedEvent = { type, reason, message, object: ns ? `${ns}/${obj.metadata?.name}` : (obj.metadata?.name ?? ''), kind: obj.kind ?? 'Service' };
     this.events.push(e);
+    if (this.events.length >= 2 * this.max) this.events.splice(0, this.events.length - this.max);
     try {
       this.onEvent?.(e);
     } catch {

@@ -2,7 +2,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseYamlObjects, YamlFileSource } from '../src/source/yaml.js';
-import type { Snapshot } from '../src/types.js';
+import type { Service, Snapshot } from '../src/types.js';
 import { tempDirs } from './config-helpers.js';
 import { until } from './helpers.js';
 
@@ -87,6 +87,62 @@ describe('YamlFileSource', () => {
     } finally {
       await src.stop();
     }
+  });
+
+  it('incremental feed: every object ADDED at start, one MODIFIED per status write, a re-parse delivers only what changed', async () => {
+    const d = tmp();
+    const f = join(d, 'cluster.yaml');
+    const many = Array.from({ length: 50 }, (_, i) => `---\nkind: Service\nmetadata: { name: s${i}, namespace: default }\nspec: { type: LoadBalancer, clusterIP: 10.96.1.${i}, ports: [{ port: 80 }] }\n`).join('');
+    writeFileSync(f, BASE + many);
+    const src = new YamlFileSource(f, { debounceMs: 30 });
+    const seen: string[] = [];
+    src.onObject((field, type, obj, old) => seen.push(`${type} ${field} ${obj.metadata!.name}${old ? ` (was ${(old as Service).status?.loadBalancer?.ingress?.[0]?.ip ?? 'no ip'})` : ''}`));
+    await src.start();
+    try {
+      // at start: ADDED for each object of every kind
+      expect(seen).toHaveLength(1 + 51 + 2 + 1);
+      expect(seen.every((e) => e.startsWith('ADDED '))).toBe(true);
+      expect(seen).toContain('ADDED services s49');
+      expect(seen).toContain('ADDED endpointSlices web-1');
+
+      // a status write: one MODIFIED for that Service, with the object it replaced
+      seen.length = 0;
+      const s = structuredClone(src.snapshot().services.find((x) => x.metadata!.name === 's7')!);
+      s.status = { loadBalancer: { ingress: [{ ip: '192.168.10.7' }] } };
+      await src.statusWriter.updateServiceStatus(s);
+      expect(seen).toEqual(['MODIFIED services s7 (was no ip)']);
+      // the same status again changes nothing: no event
+      await src.statusWriter.updateServiceStatus(s);
+      expect(seen).toHaveLength(1);
+
+      // the file changes one Service and drops another: only those two events, the status-written
+      // s7 (its overlay applied again to the re-parsed object) is not reported as changed
+      seen.length = 0;
+      const edited = (BASE + many).replace('clusterIP: 10.96.1.3,', 'clusterIP: 10.96.1.3, loadBalancerIP: 192.168.10.33,').replace(/---\nkind: Service\nmetadata: \{ name: s9,[^\n]*\n[^\n]*\n/, '');
+      writeFileSync(join(d, 'tmp'), edited);
+      renameSync(join(d, 'tmp'), f);
+      await until(() => seen.length >= 2, 10_000, 'the re-parse events');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(seen.sort()).toEqual(['DELETED services s9 (was no ip)', 'MODIFIED services s3 (was no ip)']);
+      expect(src.snapshot().services.find((x) => x.metadata!.name === 's7')!.status!.loadBalancer!.ingress).toEqual([{ ip: '192.168.10.7' }]);
+    } finally {
+      await src.stop();
+    }
+  });
+
+  it('keeps only the newest events (a long-running daemon records events for ever)', async () => {
+    const f = join(tmp(), 'cluster.yaml');
+    writeFileSync(f, BASE);
+    const logged: string[] = [];
+    const src = new YamlFileSource(f, { watch: false, keepEvents: 10, onEvent: (e) => logged.push(e.message) });
+    await src.start();
+    const svc = src.snapshot().services[0]!;
+    for (let i = 0; i < 45; i++) src.events.event(svc, 'Normal', 'test', `m${i}`);
+    expect(logged).toHaveLength(45); // every event still reaches the hook (the log)
+    expect(src.events.events.length).toBeGreaterThanOrEqual(10);
+    expect(src.events.events.length).toBeLessThan(20);
+    expect(src.events.events.at(-1)!.message).toBe('m44');
+    expect(src.events.events.map((e) => e.message)).toEqual(Array.from({ length: src.events.events.length }, (_, i) => `m${45 - src.events.events.length + i}`));
   });
 
   it('a missing file fails start with a clear error', async () => {

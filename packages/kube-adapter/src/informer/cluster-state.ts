@@ -159,4 +159,17 @@ export class SnapshotDiffer {
       this.last.set(field, next);
     }
   }
+
+  /**
+   * Records that `obj` replaced the object under its key outside a snapshot (a status write the
+   * source emitted itself), so the next {@link diff} compares against it. Returns the object it replaced.
+   */
+  replace(field: keyof Snapshot, obj: KubeObject): KubeObject | undefined {
+    let m = this.last.get(field);
+    if (!m) this.last.set(field, (m = new Map()));
+    const k = keyOf(obj);
+    const old = m.get(k)?.obj;
+    m.set(k, { obj });
+    return old;
+  }
 }

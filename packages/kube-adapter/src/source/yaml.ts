@@ -2,7 +2,8 @@
  * ObjectSource reading a multi-document YAML file (any of the supported kinds, `kind: List`
  * too), watched with fs.watch and re-parsed on change. A bad file is reported through onError and
  * the last good state is kept. Status written by the controller is kept in an overlay that
- * survives re-parses.
+ * survives re-parses. Its incremental feed ({@link YamlFileSource.onObject}) turns each re-parse
+ * into object events and each status write into one event for that Service.
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -10,7 +11,8 @@ import { loadAllYaml, YamlSyntaxError } from '../yaml-load.js';
 import { MemoryEventRecorder, type EventRecorder, type RecordedEvent, type StatusWriter } from '../events.js';
 import type { SpeakerStatusSink } from '../speaker.js';
 import { emptySnapshot, FIELD_OF_KIND, keyOf, type KubeObject, type Service, type Snapshot } from '../types.js';
-import { Listeners, type ObjectSource } from './source.js';
+import { SnapshotDiffer } from '../informer/cluster-state.js';
+import { Listeners, type ObjectListener, type ObjectSource } from './source.js';
 
 const KIND_TO_FIELD: Readonly<Record<string, keyof Snapshot>> = FIELD_OF_KIND;
 
@@ -91,6 +93,8 @@ export interface YamlSourceOptions {
    * uses this snapshot, which the source then owns, when the file still has this text.
    */
   preparsed?: { text: string; snapshot: Snapshot };
+  /** Events kept in {@link YamlFileSource.events} (the newest; default 1000). */
+  keepEvents?: number;
 }
 
 /** The YAML file ObjectSource. */
@@ -100,6 +104,11 @@ export class YamlFileSource implements ObjectSource {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly changes = new Listeners<[Snapshot]>();
+  private readonly objects = new Listeners<Parameters<ObjectListener>>();
+  /** Turns re-parses into object events; made by the first {@link onObject}. */
+  private differ: SnapshotDiffer | undefined;
+  /** Service key → its index in the snapshot's `services` (a status write finds its Service in O(1)). */
+  private serviceIndex = new Map<string, number>();
   private readonly errors = new Listeners<[Error]>();
   /** Status overlay: service key → status + pool annotation written by the controller. */
   private readonly overlay = new Map<string, { status: Service['status']; annotations: Record<string, string> }>();
@@ -117,13 +126,22 @@ export class YamlFileSource implements ObjectSource {
   constructor(path: string, private readonly opts: YamlSourceOptions = {}) {
     this.path = resolve(path);
     this.preparsed = opts.preparsed;
-    this.events = new MemoryEventRecorder(opts.onEvent);
+    this.events = new MemoryEventRecorder(opts.onEvent, opts.keepEvents ?? 1000);
     this.statusWriter = {
       updateServiceStatus: async (svc: Service) => {
         const key = keyOf(svc);
         this.overlay.set(key, { status: structuredClone(svc.status ?? {}), annotations: { ...(svc.metadata?.annotations ?? {}) } });
-        const i = this.snap.services.findIndex((s) => keyOf(s) === key);
-        if (i >= 0) this.snap.services[i] = this.applyOverlay(this.snap.services[i]!);
+        const i = this.serviceIndex.get(key);
+        if (i !== undefined) {
+          const old = this.snap.services[i]!;
+          const now = this.applyOverlay(old);
+          this.snap.services[i] = now;
+          // one event for this Service, not a diff of the whole file (5000 writes at a cold start)
+          if (this.differ) {
+            this.differ.replace('services', now);
+            if (JSON.stringify(old) !== JSON.stringify(now)) this.objects.emit('services', 'MODIFIED', now, old);
+          }
+        }
         this.changes.emit(this.snap);
       },
     };
@@ -160,6 +178,19 @@ export class YamlFileSource implements ObjectSource {
     this.changes.add(cb);
   }
 
+  /**
+   * Incremental feed: at {@link start} every object is delivered as `ADDED`; a re-parse delivers what
+   * changed (objects compared by JSON); a status write delivers one `MODIFIED` for its Service.
+   */
+  onObject(cb: ObjectListener): void {
+    this.objects.add(cb);
+    this.differ ??= new SnapshotDiffer();
+  }
+
+  private emitObjects(): void {
+    this.differ?.diff(this.snap, (field, type, obj, old) => this.objects.emit(field, type, obj, old));
+  }
+
   /** @inheritdoc */
   onError(cb: (err: Error) => void): void {
     this.errors.add(cb);
@@ -181,6 +212,7 @@ export class YamlFileSource implements ObjectSource {
     const keys = new Set(snap.services.map(keyOf));
     for (const k of [...this.overlay.keys()]) if (!keys.has(k)) this.overlay.delete(k);
     snap.services = snap.services.map((s) => this.applyOverlay(s));
+    this.serviceIndex = new Map(snap.services.map((s, i) => [keyOf(s), i]));
     this.snap = snap;
     this.lastText = text;
     return true;
@@ -189,6 +221,7 @@ export class YamlFileSource implements ObjectSource {
   /** @inheritdoc */
   async start(): Promise<void> {
     this.reload();
+    this.emitObjects();
     if (this.opts.watch === false) return;
     // Watch the directory: editors and `mv` replace the file, which a file watch would lose. On a
     // ConfigMap volume kubelet swaps the `..data` symlink the file points through: those events
@@ -204,7 +237,10 @@ export class YamlFileSource implements ObjectSource {
 
   private onFileEvent(): void {
     try {
-      if (this.reload()) this.changes.emit(this.snap);
+      if (this.reload()) {
+        this.changes.emit(this.snap);
+        this.emitObjects();
+      }
     } catch (e) {
       this.errors.emit(e as Error);
     }
