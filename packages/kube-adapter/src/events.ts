@@ -1,4 +1,5 @@
 /** Event recording and status writing interfaces shared by the controller and speaker. */
+import type { Level } from './log.js';
 import type { KubeObject, Service } from './types.js';
 
 /** Kubernetes event type. */
@@ -53,4 +54,15 @@ export class MemoryEventRecorder implements EventRecorder {
       /* an observer must never break the caller */
     }
   }
+}
+
+/**
+ * The log level of an event in a run without a cluster (YAML file), where the log is where events go:
+ * Warnings at `warn`; the speaker's `nodeAssigned` at `debug`, because the speaker's own `announcing`
+ * line (info) carries the same facts, one per announced Service (at 5000 VIPs a speaker's start logged
+ * each twice); every other Normal event at `info`.
+ */
+export function eventLogLevel(e: Pick<RecordedEvent, 'type' | 'reason'>): Level {
+  if (e.type === 'Warning') return 'warn';
+  return e.reason === 'nodeAssigned' ? 'debug' : 'info';
 }

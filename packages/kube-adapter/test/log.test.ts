@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { eventLogLevel } from '../src/events.js';
 import { jsonLogger, nullLogger, REDACTED, redactSecrets } from '../src/log.js';
 import { ensureBuilt } from './interop/cluster.js';
 
@@ -62,5 +63,15 @@ describe('jsonLogger (pino)', () => {
 
   it('nullLogger drops everything and its children are itself', () => {
     expect(nullLogger.child({ a: 1 })).toBe(nullLogger);
+  });
+});
+
+describe('eventLogLevel (events of a YAML-file run go to the log)', () => {
+  it('Warnings at warn, nodeAssigned at debug (the speaker logs announcing at info), other Normal events at info', () => {
+    expect(eventLogLevel({ type: 'Warning', reason: 'AllocationFailed' })).toBe('warn');
+    expect(eventLogLevel({ type: 'Warning', reason: 'nodeAssigned' })).toBe('warn');
+    expect(eventLogLevel({ type: 'Normal', reason: 'nodeAssigned' })).toBe('debug');
+    expect(eventLogLevel({ type: 'Normal', reason: 'IPAllocated' })).toBe('info');
+    expect(eventLogLevel({ type: 'Normal', reason: 'ClearAssignment' })).toBe('info');
   });
 });

@@ -10,6 +10,7 @@ import { applyHeapTuning } from './heap.js';
 import { optimizeLater } from './startup-jit.js';
 import { Daemon } from '../daemon.js';
 import { errMsg } from '../errors.js';
+import { eventLogLevel } from '../events.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { metallbMetrics, recordBgpSessions, Registry, serveMetrics } from '../metrics.js';
 import { YamlFileSource } from '../source/yaml.js';
@@ -99,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
       namespace: args.namespace,
       // parsed once (seconds at 10k objects): the check only reads the objects, the source takes them over
       ...(parsed ? { preparsed: { text: parsed.text, snapshot: parsed.snapshot } } : {}),
-      onEvent: (e) => log.log(e.type === 'Warning' ? 'warn' : 'info', 'event', { ...e }),
+      onEvent: (e) => log.log(eventLogLevel(e), 'event', { ...e }),
     });
   } else {
     // loaded only here: @kubernetes/client-node costs about 1 s of start-up CPU a YAML-file run does not need
