@@ -3,6 +3,11 @@
  * on stderr by default, with secrets redacted wherever they appear as a field.
  */
 import { pino, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { LogDestination } from './log-destination.js';
+
+/** One stderr destination per process, whatever the number of loggers (one exit flush). */
+let stderrDest: LogDestination | undefined;
+const stderrDestination = (): LogDestination => (stderrDest ??= new LogDestination(2));
 
 /** Log levels. */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -68,15 +73,16 @@ function wrap(p: PinoLogger): Logger {
 }
 
 /**
- * JSON-lines logger writing to `write` (default: stderr). Lines are written asynchronously, so a
- * slow reader of stderr (the container runtime) never stalls the event loop, and lines logged while
- * a write is in flight go out together; pino flushes what is left synchronously on process exit, so
- * nothing logged before `process.exit` is lost.
+ * JSON-lines logger writing to `write` (default: stderr through {@link LogDestination}). Lines are
+ * written asynchronously, so a slow reader of stderr (the container runtime) never stalls the event
+ * loop, and lines logged while a write is in flight go out together; what is left is written
+ * synchronously on process exit, so nothing logged before `process.exit` is lost; a reader that
+ * went away (EPIPE) ends the logging, never the process or its exit.
  * @param base fields on every line (e.g. `{ node }`); undefined values are dropped
  * @param min lowest level written
  */
 export function jsonLogger(base: Record<string, unknown> = {}, min: Level = 'info', write?: (line: string) => void): Logger {
-  const dest: DestinationStream = write ? { write: (s: string) => write(s.replace(/\n$/, '')) } : pino.destination({ dest: 2, sync: false });
+  const dest: DestinationStream = write ? { write: (s: string) => write(s.replace(/\n$/, '')) } : stderrDestination();
   const p = pino(
     {
       level: min,

@@ -1,5 +1,5 @@
 /** Logging on pino: JSON lines with named levels, child fields, level filtering, redaction of secrets. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventLogLevel } from '../src/events.js';
@@ -60,6 +60,45 @@ describe('jsonLogger (pino)', () => {
     const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { i: number });
     expect(lines.map((l) => l.i)).toEqual([...Array(5000).keys()]);
   }, 300_000);
+
+  it('a reader of stderr that went away ends the logging, not the exit: SIGTERM with lines queued exits at once', async () => {
+    ensureBuilt();
+    const dist = join(__dirname, '..', 'dist', 'log.js');
+    // pino's sonic-boom destination retried the exit flush every 100 ms for ever on EPIPE: this child never exited
+    const src = `import(${JSON.stringify(dist)}).then(({ jsonLogger }) => { const l = jsonLogger({}, 'info'); l.log('info', 'started'); setInterval(() => {}, 1000); process.on('SIGTERM', () => { for (let i = 0; i < 3; i++) l.log('info', 'bye ' + i); process.exit(7); }); });`;
+    const child = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const first = await new Promise<string>((res) => child.stderr!.once('data', (d: Buffer) => res(d.toString())));
+    expect(JSON.parse(first)).toMatchObject({ msg: 'started' });
+    child.stderr!.destroy(); // the reader goes away
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running 10 s after SIGTERM'), 10_000))]);
+    if (code !== 7) child.kill('SIGKILL');
+    expect(code).toBe(7);
+  }, 30_000);
+
+  it('a reader that stops reading for a while neither stalls the event loop nor loses or reorders a line', async () => {
+    ensureBuilt();
+    const dist = join(__dirname, '..', 'dist', 'log.js');
+    // 40k lines (about 4 MB) while the parent does not read (the pipe holds 64 KiB): the child's
+    // timer keeps firing; its largest gap is reported on stdout
+    const src = `import(${JSON.stringify(dist)}).then(({ jsonLogger }) => { const l = jsonLogger({}, 'info'); let last = Date.now(), gap = 0; const t = setInterval(() => { const n = Date.now(); gap = Math.max(gap, n - last); last = n; }, 10); let i = 0; const burst = () => { for (let k = 0; k < 1000; k++, i++) l.log('info', 'x'.repeat(60), { i }); if (i < 40000) setImmediate(burst); else setTimeout(() => { clearInterval(t); process.stdout.write(String(gap)); process.exit(0); }, 3500); }; burst(); });`;
+    const child = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr!.pause();
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => setTimeout(r, 3000)); // not reading
+    const chunks: Buffer[] = [];
+    child.stderr!.on('data', (d: Buffer) => chunks.push(d));
+    child.stderr!.resume();
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    expect(code).toBe(0);
+    const lines = Buffer.concat(chunks).toString().trim().split('\n').map((l) => (JSON.parse(l) as { i: number }).i);
+    expect(lines).toEqual([...Array(40000).keys()]);
+    // a blocking write would have stopped the timer for the whole 3 s the parent did not read
+    expect(Number(out)).toBeLessThan(1500);
+  }, 60_000);
 
   it('nullLogger drops everything and its children are itself', () => {
     expect(nullLogger.child({ a: 1 })).toBe(nullLogger);
