@@ -34,6 +34,15 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/packages ./packages
+# Node >= 22.1 keeps the compiled code of the modules it loads in NODE_COMPILE_CACHE (one directory per
+# uid); filled here by what `lbkitd --version` loads (most of the daemon) for uid 0 (the speaker) and
+# 65534 (the controller), so a pod's start skips compiling them (the chart's root filesystem is
+# read-only: nothing is added at run time). Node 20 ignores the variable.
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
+RUN mkdir -m 1777 /app/.node-compile-cache \
+ && node /app/packages/kube-adapter/dist/cli/lbkitd.js --version \
+ && setpriv --reuid 65534 --regid 65534 --clear-groups node /app/packages/kube-adapter/dist/cli/lbkitd.js --version \
+ && chmod 0755 /app/.node-compile-cache
 # non-root by default (controller); the speaker's pod spec runs it as uid 0 with only NET_RAW added
 USER 65534:65534
 EXPOSE 7472 7946/tcp 7946/udp

