@@ -13,7 +13,7 @@
 // 150/100/50): start → last GARP of the N, and failover (link down + SIGKILL of the master) → last GARP
 // from the new master, then the same probe.
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,19 @@ const CLIENT_IP = '10.77.0.10';
 const NAMES = ['node1', 'node2', 'node3'];
 const log = (s: string): void => void process.stderr.write(`[l2-lbkitd-scale] ${s}\n`);
 const genSrc = fileURLToPath(new URL('./l2-arpgen.c', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The Node major of the image's default base (Dockerfile: `NODE_IMAGE=node:22-…`). */
+const IMAGE_NODE = /ARG NODE_IMAGE=node:(\d+)/.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '22';
+
+/** That Node's binary from the npm registry (scripts/node-matrix.sh, as CI's unit runs), or why not. */
+function imageNodeBinary(): { bin?: string; why?: string } {
+  try {
+    const bin = execFileSync('bash', [join(ROOT, 'scripts/node-matrix.sh'), '--fetch', IMAGE_NODE], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop()!;
+    return { bin };
+  } catch (e) {
+    return { why: `Node ${IMAGE_NODE} could not be fetched (${String((e as Error).message).split('\n')[0]})` };
+  }
+}
 
 interface Probe {
   vips: number;
@@ -126,6 +139,28 @@ async function main(): Promise<void> {
     parseYamlObjects(jsonText);
     const parseJsonMs = performance.now() - tj;
     const lb = { start: [] as number[], startJson: [] as number[], fail: [] as number[], planned: [] as number[], startNotes: [] as string[], failNotes: [] as string[], plannedNotes: [] as string[], cpu: [] as number[], cpuJson: [] as number[] };
+    // the same starts on the image's Node with the compile cache its build warms (Dockerfile: NODE_COMPILE_CACHE,
+    // filled by `lbkitd --version`; the pods' root filesystem is read-only, so each start gets a fresh copy of it)
+    const img = { ...imageNodeBinary(), version: '', start: [] as number[], startJson: [] as number[], cpu: [] as number[], cpuJson: [] as number[] };
+    const warmCache = join(dir, 'compile-cache-image');
+    if (img.bin) {
+      img.version = execFileSync(img.bin, ['--version'], { encoding: 'utf8' }).trim();
+      execFileSync(img.bin, [LBKITD, '--version'], { env: { ...process.env, NODE_COMPILE_CACHE: warmCache } });
+    } else log(`not measured on the image's Node: ${img.why}`);
+    /** One start on the image's Node (the cluster's default Node is restored after it). */
+    const startOnImageNode = async (cpu: number[], file: string): Promise<number> => {
+      const cache = join(dir, 'compile-cache-run');
+      rmSync(cache, { recursive: true, force: true });
+      cpSync(warmCache, cache, { recursive: true });
+      c.nodeBin = img.bin!;
+      c.lbkitdEnv = { NODE_COMPILE_CACHE: cache };
+      try {
+        return await startAll(cpu, `${file}, Node ${img.version}`);
+      } finally {
+        c.nodeBin = process.execPath;
+        c.lbkitdEnv = {};
+      }
+    };
     /** CPU time (user + system, all threads) a process has used so far, in ms. */
     const cpuMs = (pid: number | undefined): number => {
       try {
@@ -197,6 +232,16 @@ async function main(): Promise<void> {
       // both starts see the same machine: lbkitd reads a JSON file with JSON.parse (src/yaml-load.ts)
       writeFileSync(c.yaml, jsonText);
       lb.startJson.push(await startAll(lb.cpuJson, 'JSON'));
+      await until(() => c.nodes.every((n) => c.state(n)?.members?.length === 3), 30_000, 'three members');
+      await stopAll();
+      writeFileSync(c.yaml, text);
+      if (!img.bin) continue;
+      // the image's Node, in the same round: the YAML file, then the JSON one
+      img.start.push(await startOnImageNode(img.cpu, 'YAML'));
+      await until(() => c.nodes.every((n) => c.state(n)?.members?.length === 3), 30_000, 'three members');
+      await stopAll();
+      writeFileSync(c.yaml, jsonText);
+      img.startJson.push(await startOnImageNode(img.cpuJson, 'JSON'));
       await until(() => c.nodes.every((n) => c.state(n)?.members?.length === 3), 30_000, 'three members');
       await stopAll();
       writeFileSync(c.yaml, text);
@@ -272,7 +317,14 @@ async function main(): Promise<void> {
       `| start → all ${N} VIPs answer ARP (ms), the same objects as a JSON file | ${row('lbkit', lb.startJson)} | ${row('ka', ka.start)} | ${(median(lb.startJson) / median(ka.start)).toFixed(2)}× | < 2000 |`,
       `| SIGKILL of a node → all its VIPs answered by the survivors (ms) | ${row('lbkit', lb.fail)} | ${row('ka', ka.fail)} | ${(median(lb.fail) / median(ka.fail)).toFixed(2)}× | < 1000 |`,
       `| planned hand-over (SIGTERM) → all its VIPs answered by the last node (ms) | ${row('lbkit', lb.planned)} | ${row('ka', ka.planned)} | ${(median(lb.planned) / median(ka.planned)).toFixed(2)}× | — |`,
+      ...(img.bin
+        ? [
+            `| start → all ${N} VIPs answer ARP (ms), YAML, lbkitd on Node ${img.version} (the image's) + its compile cache | ${row('lbkit', img.start)} | ${row('ka', ka.start)} | ${(median(img.start) / median(ka.start)).toFixed(2)}× | < 2000 |`,
+            `| start → all ${N} VIPs answer ARP (ms), JSON, lbkitd on Node ${img.version} (the image's) + its compile cache | ${row('lbkit', img.startJson)} | ${row('ka', ka.start)} | ${(median(img.startJson) / median(ka.start)).toFixed(2)}× | < 2000 |`,
+          ]
+        : []),
       '',
+      `lbkitd runs on this machine's Node (${process.version}) in the first four rows${img.bin ? `; in the last two on Node ${img.version}, the major of the image's default base (Dockerfile \`node:${IMAGE_NODE}\`, fetched from the npm registry as CI's unit runs do), with a copy of the compile cache the image build fills (\`NODE_COMPILE_CACHE\`, \`lbkitd --version\`), in the same rounds as the first two. CPU each lbkitd had used at the last GARP there: YAML ${f(median(img.cpu))} ms (${img.cpu.map(f).join(', ')}), JSON ${f(median(img.cpuJson))} ms (${img.cpuJson.map(f).join(', ')})` : ` only: ${img.why}`}.\n`,
       `lbkitd start checks: ${lb.startNotes.map((s, i) => `round ${i + 1}: ${s}`).join('; ')}.\n`,
       `lbkitd failover checks (node1 SIGKILLed; with per-service election it owns about a third of the VIPs, which move to node2 and`,
       `node3 by hash order; the others stay where they are): ${lb.failNotes.map((s, i) => `round ${i + 1}: ${s}`).join('; ')}.\n`,
@@ -288,8 +340,8 @@ async function main(): Promise<void> {
       `small (src/cli/lbkitd.ts): the memberlist worker thread boots while the config is read (it joins once the speaker can`,
       `announce), V8's optimizing compiler is off from the parsed config until started (its background compiles cost about 0.4 s`,
       `of CPU per speaker here), the heap tuning applies once started, the CRD validators are generated at build time (ajv is not`,
-      `loaded), the config is parsed once and not copied, and log lines (info: one per announced Service and its event) are`,
-      `written asynchronously without pino's path-based redaction (which alone cost about 0.4 s of CPU per speaker at this size).`,
+      `loaded), the config is parsed once and not copied, and log lines (info: one per announced Service) are written`,
+      `asynchronously without pino's path-based redaction (which alone cost about 0.4 s of CPU per speaker at this size).`,
       '',
     );
   } finally {

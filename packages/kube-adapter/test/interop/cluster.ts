@@ -93,6 +93,9 @@ export class Cluster {
   client = '';
   router = '';
   yaml = join(this.dir, 'cluster.yaml');
+  /** The Node.js that runs lbkitd (default: this process's), and extra environment for it. */
+  nodeBin = process.execPath;
+  lbkitdEnv: Record<string, string> = {};
 
   constructor(private readonly opts: ClusterOptions) {
     this.topo = new Topology(opts.prefix ?? 'kube');
@@ -134,7 +137,7 @@ export class Cluster {
   startLbkitd(n: ClusterNode): void {
     const extra = this.opts.args?.(n, this.nodes) ?? [];
     rmSync(n.stateFile, { force: true });
-    const child = this.topo.spawnIn(n.ns, process.execPath, [LBKITD, '--config', this.yaml, '--node', n.name, '--metrics-port', '0', '--state-file', n.stateFile, ...extra]);
+    const child = this.topo.spawnIn(n.ns, this.nodeBin, [LBKITD, '--config', this.yaml, '--node', n.name, '--metrics-port', '0', '--state-file', n.stateFile, ...extra], { env: { ...process.env, ...this.lbkitdEnv } });
     child.stdout?.on('data', (d: Buffer) => n.logs.push(d.toString()));
     child.stderr?.on('data', (d: Buffer) => n.logs.push(d.toString()));
     n.lbkitd = child;
