@@ -2,6 +2,7 @@
 import { nullLogger, type Logger } from '../log.js';
 import type { BgpAnnouncer, L2Announcer, Membership } from '../speaker.js';
 import { KernelL2Announcer } from './kernel-l2.js';
+import { LazyBgpAnnouncer } from './lazy-bgp.js';
 import { SerfMembership } from './serf-membership.js';
 export { createAllocator } from './allocator.js';
 import type { MembershipTimings } from './lbkit-membership.js';
@@ -54,10 +55,13 @@ export async function createBgpAnnouncer(o: { node: string; log?: Logger; backen
     const { GobgpBgpAnnouncer } = await import('./gobgp-bgp.js');
     return new GobgpBgpAnnouncer({ node: o.node, log: o.log ?? nullLogger });
   }
-  const { LbkitBgpAnnouncer } = await import('./lbkit-bgp.js');
-  const a = new LbkitBgpAnnouncer({ node: o.node, log: o.log ?? nullLogger, gracefulShutdownMs: o.gracefulShutdownMs ?? 0 });
-  await a.start();
-  return a;
+  // loaded at the first update with a session (src/adapters/lazy-bgp.ts)
+  return new LazyBgpAnnouncer(async () => {
+    const { LbkitBgpAnnouncer } = await import('./lbkit-bgp.js');
+    const a = new LbkitBgpAnnouncer({ node: o.node, log: o.log ?? nullLogger, gracefulShutdownMs: o.gracefulShutdownMs ?? 0 });
+    await a.start();
+    return a;
+  });
 }
 
 /**
@@ -88,8 +92,11 @@ async function importLbkitMembership(): Promise<typeof import('./lbkit-membershi
   return lbkitMembershipModule;
 }
 
-/** Which lbkit package backends are integrated in this build (`auto` picks them when true). */
+/**
+ * Which lbkit package backends are integrated in this build (`auto` picks them when true). BGP is:
+ * @lbkit/bgp and @lbkit/bfd are dependencies of this package, loaded only once a session needs them.
+ */
 export async function availableBackends(): Promise<{ l2: boolean; bgp: boolean; membership: boolean }> {
-  const [l2, bgp, ml] = await Promise.all([importL2().catch(() => undefined), import('./lbkit-bgp.js'), importLbkitMembership()]);
-  return { l2: l2?.INTEGRATED ?? false, bgp: bgp.INTEGRATED, membership: ml.INTEGRATED };
+  const [l2, ml] = await Promise.all([importL2().catch(() => undefined), importLbkitMembership()]);
+  return { l2: l2?.INTEGRATED ?? false, bgp: true, membership: ml.INTEGRATED };
 }

@@ -29,9 +29,6 @@ import { BfdPeers } from './bfd-peers.js';
 /** RFC 8326 GRACEFUL_SHUTDOWN well-known community. */
 export const GRACEFUL_SHUTDOWN = '65535:0';
 
-/** True: this backend is integrated. */
-export const INTEGRATED = true;
-
 /** Options of {@link LbkitBgpAnnouncer}. */
 export interface LbkitBgpOptions {
   node: string;
