@@ -2,7 +2,7 @@
  * A stop-gap AF_PACKET {@link NdpTransport} built on libc through koffi (FFI), used until
  * `@lbkit/afpacket`'s native PacketSocket is available. Non-blocking socket drained by a short timer.
  */
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 import { parseMac } from './codec/addr.js';
 import type { NdpTransport } from './transport.js';
 
@@ -27,8 +27,11 @@ interface Libc {
   if_nametoindex: (n: string) => number;
 }
 let libc: Libc | undefined;
+let koffi: typeof import('koffi') | undefined;
+/** libc through koffi, loaded on first use: importing `@lbkit/ndp` does not load the FFI (about 20 ms). */
 function lib(): Libc {
   if (libc) return libc;
+  koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
   const l = koffi.load('libc.so.6');
   libc = {
     socket: l.func('int socket(int, int, int)'),
@@ -41,6 +44,8 @@ function lib(): Libc {
   };
   return libc;
 }
+
+const koffiErrno = (): number => koffi?.errno() ?? 0;
 
 /** Options of {@link KoffiPacketTransport.open}. */
 export interface PacketTransportOptions {
@@ -67,13 +72,13 @@ export class KoffiPacketTransport implements NdpTransport {
     const ifindex = c.if_nametoindex(opts.ifname);
     if (!ifindex) throw new Error(`KoffiPacketTransport: interface ${opts.ifname} not found`);
     const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw new Error(`KoffiPacketTransport: socket() failed (errno ${koffi.errno()})`);
+    if (fd < 0) throw new Error(`KoffiPacketTransport: socket() failed (errno ${koffiErrno()})`);
     const sll = Buffer.alloc(20);
     sll.writeUInt16LE(AF_PACKET, 0);
     sll.writeUInt16BE(ETH_P_IPV6, 2);
     sll.writeInt32LE(ifindex, 4);
     if (c.bind(fd, sll, 20) < 0) {
-      const e = koffi.errno();
+      const e = koffiErrno();
       c.close(fd);
       throw new Error(`KoffiPacketTransport: bind(${opts.ifname}) failed (errno ${e})`);
     }
@@ -109,7 +114,7 @@ export class KoffiPacketTransport implements NdpTransport {
     sll[11] = 6;
     frame.copy(sll, 12, 0, 6);
     if (lib().sendto(this.fd, frame, frame.length, 0, sll, 20) < 0) {
-      throw new Error(`KoffiPacketTransport: sendto failed (errno ${koffi.errno()})`);
+      throw new Error(`KoffiPacketTransport: sendto failed (errno ${koffiErrno()})`);
     }
   }
 
@@ -120,7 +125,7 @@ export class KoffiPacketTransport implements NdpTransport {
     mr.writeUInt16LE(6, 6);
     parseMac(mac).copy(mr, 8);
     if (lib().setsockopt(this.fd, SOL_PACKET, op, mr, 16) < 0) {
-      throw new Error(`KoffiPacketTransport: membership ${mac} failed (errno ${koffi.errno()})`);
+      throw new Error(`KoffiPacketTransport: membership ${mac} failed (errno ${koffiErrno()})`);
     }
   }
 
