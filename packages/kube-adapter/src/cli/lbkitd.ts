@@ -7,7 +7,7 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { DEFAULT_WEBHOOK_CERT_DIR, loadMemberlistSecret, parseArgs, USAGE, UsageError, type LbkitdArgs } from './args.js';
 import { lbkitVersion } from './version.js';
 import { applyHeapTuning } from './heap.js';
-import { optimizeLater } from './startup-jit.js';
+import { OPTIMIZE_AFTER_START_MS, optimizeLater } from './startup-jit.js';
 import { Daemon } from '../daemon.js';
 import { errMsg } from '../errors.js';
 import { eventLogLevel } from '../events.js';
@@ -231,7 +231,9 @@ export async function main(argv: string[]): Promise<number> {
       closers.push(() => el.stop(true));
     }
     await daemon.start();
-    optimizeNow();
+    // a second later: the other speakers, often still starting on the same CPUs, are not slowed by
+    // this one's background compiles (src/cli/startup-jit.ts)
+    setTimeout(optimizeNow, OPTIMIZE_AFTER_START_MS).unref();
     if (args.mode === 'speaker') tuneHeap();
     crdSchemas().compileInBackground();
   } catch (e) {

@@ -3,15 +3,21 @@
  * elect every service once, announce. V8 meanwhile compiles every function that gets hot with its
  * optimizing compiler (TurboFan) on background threads, work that a burst of a second or two does
  * not earn back: measured with 5000 L2 Services, about 0.4 s of CPU per speaker, three speakers on
- * 2 vCPUs (docs/benchmarks.md, "lbkitd at L2 scale"). So a speaker starts with the optimizing
- * compiler off (the baseline tiers still run) and turns it on once started, or after `maxMs`,
- * whichever comes first: a very large start (20k Services) is not left unoptimized for long.
+ * 2 vCPUs (docs/benchmarks.md, "lbkitd at L2 scale"). So a speaker turns the optimizing compiler
+ * off once its config is parsed (the parse itself gains from it; the baseline tiers still run) and
+ * on again {@link OPTIMIZE_AFTER_START_MS} after it started, or after `maxMs`, whichever comes
+ * first: a very large start (20k Services) is not left unoptimized for long. The delay after the
+ * start keeps its compiles (measured with perf: about 35 ms of CPU at once) off the CPUs while the
+ * other speakers, started at the same moment, finish theirs.
  *
  * `LBKITD_STARTUP_OPT=1` keeps the optimizing compilers on from the start; an `--[no-]turbofan`,
  * `--[no-]maglev` or `--[no-]opt` given to node itself wins (nothing is changed). Checked on Node 20,
  * 22 and 24: the flags take effect at run time, and hot code is optimized again once they are back on.
  */
 import { setFlagsFromString } from 'node:v8';
+
+/** How long after a speaker started its optimizing compilers are turned back on (ms). */
+export const OPTIMIZE_AFTER_START_MS = 1000;
 
 /** Whether lbkitd should turn the optimizing compilers off during start-up (pure). */
 export function startupNoOpt(mode: string, env: Record<string, string | undefined>, execArgv: readonly string[]): boolean {
