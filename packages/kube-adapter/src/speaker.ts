@@ -680,7 +680,7 @@ export class Speaker {
 
   private assigned(svc: Service, ips: string[], protocol: string): void {
     this.opts.events?.event(svc, 'Normal', 'nodeAssigned', `announcing from node ${JSON.stringify(this.opts.node)} with protocol ${JSON.stringify(protocol)}`);
-    this.log.log('info', 'announcing', { service: keyOf(svc), protocol, ips, node: this.opts.node });
+    this.log.log('info', 'announcing', { service: keyOf(svc), protocol, ips });
     for (const ip of ips) this.opts.metrics?.announced.set({ service: keyOf(svc), protocol, node: this.opts.node, ip }, 1);
   }
 

@@ -77,3 +77,30 @@ export function slice(svcName: string, eps: Array<{ node: string; ready?: boolea
 export function snap(parts: Partial<Snapshot>): Snapshot {
   return { ...emptySnapshot(), ...parts };
 }
+
+/**
+ * The keys a JSON object text repeats at its top level (JSON.parse keeps only the last of them, so
+ * the parsed object cannot show it). For log lines: a field written twice is a bug for log shippers.
+ */
+export function duplicateTopLevelKeys(json: string): string[] {
+  const seen = new Set<string>();
+  const dup: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      let j = i + 1;
+      while (j < json.length && json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      const isKey = depth === 1 && /^\s*:/.test(json.slice(j + 1, j + 3));
+      if (isKey) {
+        const k = JSON.parse(json.slice(i, j + 1)) as string;
+        if (seen.has(k)) dup.push(k);
+        seen.add(k);
+      }
+      i = j;
+    }
+  }
+  return dup;
+}

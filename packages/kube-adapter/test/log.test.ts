@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventLogLevel } from '../src/events.js';
 import { jsonLogger, nullLogger, REDACTED, redactSecrets } from '../src/log.js';
+import { duplicateTopLevelKeys } from './helpers.js';
 import { ensureBuilt } from './interop/cluster.js';
 
 function capture(min: 'debug' | 'info' | 'warn' | 'error' = 'info') {
@@ -99,6 +100,12 @@ describe('jsonLogger (pino)', () => {
     // a blocking write would have stopped the timer for the whole 3 s the parent did not read
     expect(Number(out)).toBeLessThan(1500);
   }, 60_000);
+
+  it('duplicateTopLevelKeys (the check the lbkitd interop tests run on every log line) sees a repeated field, not nested ones', () => {
+    expect(duplicateTopLevelKeys('{"node":"n1","a":{"node":"x"},"msg":"m"}')).toEqual([]);
+    expect(duplicateTopLevelKeys('{"node":"n1","s":"a\\"node\\":1","node":"n1"}')).toEqual(['node']);
+    expect(duplicateTopLevelKeys('{"ips":["10.0.0.1"],"k":[{"ips":1}]}')).toEqual([]);
+  });
 
   it('nullLogger drops everything and its children are itself', () => {
     expect(nullLogger.child({ a: 1 })).toBe(nullLogger);

@@ -208,7 +208,7 @@ export class LbkitMembership implements Membership {
       this.report = setInterval(() => void this.reportDrops(), every);
       this.report.unref();
     }
-    this.log.log('info', 'memberlist started', { node: this.opts.node, bind: `${bind.addr}:${bind.port}`, advertise: `${ml.address.addr}:${ml.address.port}`, timings: typeof this.opts.timings === 'string' ? this.opts.timings : this.opts.timings ? 'custom' : 'fast', encrypted: !!key, thread });
+    this.log.log('info', 'memberlist started', { bind: `${bind.addr}:${bind.port}`, advertise: `${ml.address.addr}:${ml.address.port}`, timings: typeof this.opts.timings === 'string' ? this.opts.timings : this.opts.timings ? 'custom' : 'fast', encrypted: !!key, thread });
     if (!this.opts.deferJoin) await this.beginJoin();
   }
 
@@ -251,7 +251,7 @@ export class LbkitMembership implements Membership {
     engine.on('conflict', (m, other) => this.log.log('warn', 'member name conflict: another address claims a known member name (ignored)', { member: m.name, existing: `${m.addr}:${m.port}`, other: `${other.addr}:${other.port}` }));
     engine.on('refute', (kind) => {
       if (kind !== 'dead') return;
-      this.log.log('warn', 'other members had declared this node dead; refuted', { node: this.opts.node });
+      this.log.log('warn', 'other members had declared this node dead; refuted');
       this.notify({ joined: [], left: [], rejoined: true });
     });
     engine.onExit((err) => {

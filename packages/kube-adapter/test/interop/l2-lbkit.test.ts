@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeInterop } from '../../../../test-utils/env.js';
 import { sh } from '../../../../test-utils/netns.js';
+import { duplicateTopLevelKeys } from '../helpers.js';
 import { until, type ClusterNode } from './cluster.js';
 import { hashOrder } from './l2-lab.js';
 import { useL2Cluster } from './l2-setup.js';
@@ -130,6 +131,10 @@ sendp(Ether(src='${other.mac}',dst='ff:ff:ff:ff:ff:ff')/ARP(op=1,hwsrc='${other.
       expect(await until(() => c.curl(vip).then((b) => (b === leader.name ? b : null)), 20_000, 'client reaching the leader')).toBe(leader.name);
       // the client kernel resolved the VIP to the leader's MAC (answered by our ARP / NDP responder)
       expect(await c.neighMac(vip)).toBe(leader.mac);
+      // its log: JSON lines, none with a field written twice (the announcing line once repeated "node")
+      const lines = leader.logs.join('').split('\n').filter((l) => l.startsWith('{'));
+      expect(lines.some((l) => l.includes('"msg":"announcing"'))).toBe(true);
+      expect(lines.map((l) => duplicateTopLevelKeys(l).join(',')).filter(Boolean)).toEqual([]);
 
       // malformed frames from scapy that pass the socket's BPF filter (ARP request / ICMPv6 NS) reach
       // the decoder: lbkitd counts and logs them with the interface, keeps running and still answers
