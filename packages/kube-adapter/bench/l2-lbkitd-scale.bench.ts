@@ -189,6 +189,12 @@ async function main(): Promise<void> {
       for (const n of c.nodes) if (alive(n.lbkitd)) n.lbkitd!.kill('SIGKILL');
       await sleep(300);
     };
+    /** One start of the file as it is written (its time pushed to `into`), settled to three members, then stopped. */
+    const startSettleStop = async (start: () => Promise<number>, into: number[]): Promise<void> => {
+      into.push(await start());
+      await until(() => c.nodes.every((n) => c.state(n)?.members?.length === 3), 30_000, 'three members');
+      await stopAll();
+    };
     for (let r = 0; r < rounds; r++) {
       lb.start.push(await startAll());
       // settled: three members everywhere, every VIP answered by its owner only
@@ -231,19 +237,13 @@ async function main(): Promise<void> {
       // the same objects as one JSON List (what `kubectl get -o json` writes), in the same round so
       // both starts see the same machine: lbkitd reads a JSON file with JSON.parse (src/yaml-load.ts)
       writeFileSync(c.yaml, jsonText);
-      lb.startJson.push(await startAll(lb.cpuJson, 'JSON'));
-      await until(() => c.nodes.every((n) => c.state(n)?.members?.length === 3), 30_000, 'three members');
-      await stopAll();
+      await startSettleStop(() => startAll(lb.cpuJson, 'JSON'), lb.startJson);
       writeFileSync(c.yaml, text);
       if (!img.bin) continue;
       // the image's Node, in the same round: the YAML file, then the JSON one
-      img.start.push(await startOnImageNode(img.cpu, 'YAML'));
-      await until(() => c.nodes.every((n) => c.state(n)?.members?.length === 3), 30_000, 'three members');
-      await stopAll();
+      await startSettleStop(() => startOnImageNode(img.cpu, 'YAML'), img.start);
       writeFileSync(c.yaml, jsonText);
-      img.startJson.push(await startOnImageNode(img.cpuJson, 'JSON'));
-      await until(() => c.nodes.every((n) => c.state(n)?.members?.length === 3), 30_000, 'three members');
-      await stopAll();
+      await startSettleStop(() => startOnImageNode(img.cpuJson, 'JSON'), img.startJson);
       writeFileSync(c.yaml, text);
     }
 
