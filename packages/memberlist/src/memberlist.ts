@@ -267,9 +267,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
       // Peers that gossip still reaches: alive, suspect, or declared dead within gossipToTheDeadTime
       // (after a stall of our own event loop a live peer can look dead to us for a while).
       const now = this.clock.now();
-      const anyPeer = this.nodes.some(
-        (n) => n.name !== this.name && (!isDeadOrLeft(n.state) || (n.state === NodeStateType.Dead && now - n.stateChange < this.timings.gossipToTheDeadTime)),
-      );
+      const anyPeer = this.nodes.some((n) => this.gossipReaches(n, now));
       const intent = anyPeer ? this.delegate.leaveIntent?.() : undefined;
       const sendDead = () => {
         const self = this.nodeMap.get(this.name)!;
@@ -871,17 +869,23 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
 
   // ---------------------------------------------------------------- gossip & push/pull
 
+  /**
+   * Whether gossip goes to `n` (memberlist's rule): another node that is alive or suspect, or was
+   * declared dead within `gossipToTheDeadTime` (it may be alive and only look dead to us). A node
+   * that left gracefully is not gossiped to.
+   */
+  private gossipReaches(n: NodeState, now: number): boolean {
+    if (n.name === this.name) return false;
+    if (n.state === NodeStateType.Dead) return now - n.stateChange < this.timings.gossipToTheDeadTime;
+    return !isDeadOrLeft(n.state);
+  }
+
   private gossipTick(): void {
     if (!this.running) return;
     this.after(this.timings.gossipInterval, () => this.gossipTick());
     if (this.broadcasts.length === 0) return;
     const now = this.clock.now();
-    const ttl = this.timings.gossipToTheDeadTime;
-    const peers = this.kRandomNodes(this.timings.gossipNodes, (n) => {
-      if (n.name === this.name) return false;
-      if (isDeadOrLeft(n.state)) return now - n.stateChange < ttl;
-      return true;
-    });
+    const peers = this.kRandomNodes(this.timings.gossipNodes, (n) => this.gossipReaches(n, now));
     for (const p of peers) {
       const msgs = this.broadcasts.getBroadcasts(2, this.timings.udpBufferSize - 3);
       if (msgs.length === 0) break;
