@@ -25,13 +25,14 @@ interface Libc {
   sendto: (fd: number, b: Buffer, n: number, f: number, a: Buffer, l: number) => number;
   close: (fd: number) => number;
   if_nametoindex: (n: string) => number;
+  /** errno of the last call */
+  errno: () => number;
 }
 let libc: Libc | undefined;
-let koffi: typeof import('koffi') | undefined;
 /** libc through koffi, loaded on first use: importing `@lbkit/ndp` does not load the FFI (about 20 ms). */
 function lib(): Libc {
   if (libc) return libc;
-  koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
   const l = koffi.load('libc.so.6');
   libc = {
     socket: l.func('int socket(int, int, int)'),
@@ -41,11 +42,10 @@ function lib(): Libc {
     sendto: l.func('long sendto(int, const void *, size_t, int, const void *, uint32_t)'),
     close: l.func('int close(int)'),
     if_nametoindex: l.func('uint32_t if_nametoindex(const char *)'),
+    errno: () => koffi.errno(),
   };
   return libc;
 }
-
-const koffiErrno = (): number => koffi?.errno() ?? 0;
 
 /** Options of {@link KoffiPacketTransport.open}. */
 export interface PacketTransportOptions {
@@ -72,13 +72,13 @@ export class KoffiPacketTransport implements NdpTransport {
     const ifindex = c.if_nametoindex(opts.ifname);
     if (!ifindex) throw new Error(`KoffiPacketTransport: interface ${opts.ifname} not found`);
     const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw new Error(`KoffiPacketTransport: socket() failed (errno ${koffiErrno()})`);
+    if (fd < 0) throw new Error(`KoffiPacketTransport: socket() failed (errno ${c.errno()})`);
     const sll = Buffer.alloc(20);
     sll.writeUInt16LE(AF_PACKET, 0);
     sll.writeUInt16BE(ETH_P_IPV6, 2);
     sll.writeInt32LE(ifindex, 4);
     if (c.bind(fd, sll, 20) < 0) {
-      const e = koffiErrno();
+      const e = c.errno();
       c.close(fd);
       throw new Error(`KoffiPacketTransport: bind(${opts.ifname}) failed (errno ${e})`);
     }
@@ -114,7 +114,7 @@ export class KoffiPacketTransport implements NdpTransport {
     sll[11] = 6;
     frame.copy(sll, 12, 0, 6);
     if (lib().sendto(this.fd, frame, frame.length, 0, sll, 20) < 0) {
-      throw new Error(`KoffiPacketTransport: sendto failed (errno ${koffiErrno()})`);
+      throw new Error(`KoffiPacketTransport: sendto failed (errno ${lib().errno()})`);
     }
   }
 
@@ -125,7 +125,7 @@ export class KoffiPacketTransport implements NdpTransport {
     mr.writeUInt16LE(6, 6);
     parseMac(mac).copy(mr, 8);
     if (lib().setsockopt(this.fd, SOL_PACKET, op, mr, 16) < 0) {
-      throw new Error(`KoffiPacketTransport: membership ${mac} failed (errno ${koffiErrno()})`);
+      throw new Error(`KoffiPacketTransport: membership ${mac} failed (errno ${lib().errno()})`);
     }
   }
 
