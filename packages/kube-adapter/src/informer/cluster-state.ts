@@ -162,14 +162,11 @@ export class SnapshotDiffer {
 
   /**
    * Records that `obj` replaced the object under its key outside a snapshot (a status write the
-   * source emitted itself), so the next {@link diff} compares against it. Returns the object it replaced.
+   * source emitted itself), so the next {@link diff} compares against it.
    */
-  replace(field: keyof Snapshot, obj: KubeObject): KubeObject | undefined {
+  replace(field: keyof Snapshot, obj: KubeObject): void {
     let m = this.last.get(field);
     if (!m) this.last.set(field, (m = new Map()));
-    const k = keyOf(obj);
-    const old = m.get(k)?.obj;
-    m.set(k, { obj });
-    return old;
+    m.set(keyOf(obj), { obj });
   }
 }
