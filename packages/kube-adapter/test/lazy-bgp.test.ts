@@ -63,6 +63,16 @@ describe('LazyBgpAnnouncer', () => {
     expect(f.calls).toEqual(['update tor']);
   });
 
+  it('closed while the backend loads: the backend is closed and gets no update', async () => {
+    const f = fake();
+    const a = new LazyBgpAnnouncer(f.create);
+    const u = a.update([peer], routes); // the backend is loading (5 ms)
+    await a.close();
+    await u;
+    expect(f.creations()).toBe(1);
+    expect(f.calls).toEqual(['close']);
+  });
+
   it('closing before any session never creates the backend', async () => {
     const f = fake();
     const a = new LazyBgpAnnouncer(f.create);

@@ -35,7 +35,10 @@ export class LazyBgpAnnouncer implements BgpAnnouncer {
         },
       );
     }
-    await (await this.real).update(sessions, routesByPeer, bfdProfiles);
+    const a = await this.real;
+    // closed while the backend loaded: it is closed, and gets no update (no session after shutdown)
+    if (this.closed) return;
+    await a.update(sessions, routesByPeer, bfdProfiles);
   }
 
   /** @inheritdoc */
