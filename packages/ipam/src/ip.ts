@@ -79,6 +79,8 @@ export function formatAddr(ip: IPAddr): string {
 
 /** Canonical text of an IP, or undefined when it does not parse. */
 export function canonicalIP(text: string): string | undefined {
+  // dotted-quad IPv4 as parseV4Number accepts it (no leading zeros) is its own canonical text
+  if (parseV4Number(text) >= 0) return text.trim();
   const ip = tryParseIP(text);
   return ip ? formatAddr(ip) : undefined;
 }

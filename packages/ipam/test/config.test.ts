@@ -17,7 +17,7 @@ describe('address parsing', () => {
       expect(canonicalIP(bad), bad).toBeUndefined();
     }
   });
-  it('the IPv4 fast path gives what net.isIP and cidr-tools give, on valid and near-valid text', () => {
+  it('the IPv4 fast paths (tryParseIP, canonicalIP) give what net.isIP and cidr-tools give, on valid and near-valid text', () => {
     // a seeded generator: dotted quads and their near misses (leading zeros, 256, missing or extra parts,
     // signs, spaces, other whitespace, IPv4-mapped IPv6)
     let seed = 7;
@@ -34,6 +34,8 @@ describe('address parsing', () => {
       const v = isIP(s);
       const want = v === 0 || s.includes('%') ? undefined : { family: v === 4 ? 'ipv4' : 'ipv6', value: cidrToolsParse(s).start };
       expect(tryParseIP(t), JSON.stringify(t)).toEqual(want);
+      // canonicalIP's own IPv4 shortcut agrees with formatting the parsed value
+      expect(canonicalIP(t), JSON.stringify(t)).toBe(want ? formatIP(want.family as 'ipv4' | 'ipv6', want.value) : undefined);
       if (want) valid++;
     }
     expect(valid).toBeGreaterThan(5000); // both valid and invalid text were checked

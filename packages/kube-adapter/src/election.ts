@@ -26,6 +26,8 @@ export interface L2DecisionInput {
   members: string[] | null;
   /** `--ignore-exclude-lb` */
   ignoreExcludeLB?: boolean;
+  /** What elections under the same config, Nodes and members share (see {@link L2ElectionMemo}). */
+  memo?: L2ElectionMemo;
 }
 
 /** Outcome: announce (with the interface restriction, empty = all) or a MetalLB reason. */
@@ -67,29 +69,35 @@ function adCovers(ad: L2AdConfig, node: Node | undefined): boolean {
   return node !== undefined && matchAny(ad.nodeSelectors, node.metadata?.labels);
 }
 
-/** The L2 decision for this node. */
-export function shouldAnnounceL2(inp: L2DecisionInput): L2Decision {
-  const { myNode, svc, config, nodes } = inp;
-  if (!hasServingEndpoint(inp.slices)) return { announce: false, reason: 'notOwner', candidates: [] };
-  const ads = l2AdsFor(config, svc, inp.ips);
-  if (sharingKey(svc) !== '' && ads.some((a) => a.serviceSelectors.length > 0))
-    return { announce: false, reason: 'sharedIPWithServiceSelector', candidates: [] };
-  const mine = ads.filter((a) => adCovers(a, nodes.get(myNode)));
-  if (mine.length === 0) return { announce: false, reason: 'noMatchingAdvertisement', candidates: [] };
+/**
+ * What an L2 election derives from a set of L2Advertisements, the Nodes and the members alone (the
+ * same for every service whose pool has those advertisements).
+ */
+interface L2Group {
+  /** One of the advertisements covers this node. */
+  mine: boolean;
+  /** Interfaces this node announces on (empty = all). */
+  interfaces: string[];
+  /** Candidates the advertisements cover, neither unavailable nor excluded, in members (or Nodes) order. */
+  candidates: string[];
+  /** Preference score of each candidate. */
+  scores: Map<string, number>;
+}
+
+type GroupInputs = Pick<L2DecisionInput, 'myNode' | 'nodes' | 'members' | 'ignoreExcludeLB'>;
+
+function l2Group(inp: GroupInputs, ads: L2AdConfig[]): L2Group {
+  const { nodes } = inp;
+  const mine = ads.filter((a) => adCovers(a, nodes.get(inp.myNode)));
   const base = inp.members ?? [...nodes.keys()];
-  let cands = [...new Set(base)].filter((n) => {
+  const candidates = [...new Set(base)].filter((n) => {
     const node = nodes.get(n);
     if (networkUnavailable(node)) return false;
     if (!inp.ignoreExcludeLB && excludedFromLB(node)) return false;
     return ads.some((a) => adCovers(a, node));
   });
-  if (svc.spec?.externalTrafficPolicy === 'Local') {
-    const local = nodesWithServingEndpoints(inp.slices);
-    cands = cands.filter((n) => local.has(n));
-  }
-  if (cands.length === 0) return { announce: false, reason: 'notOwner', candidates: [] };
   const scores = new Map<string, number>();
-  for (const n of cands) {
+  for (const n of candidates) {
     let s = 0;
     const node = nodes.get(n);
     for (const a of ads) {
@@ -98,8 +106,67 @@ export function shouldAnnounceL2(inp: L2DecisionInput): L2Decision {
     }
     scores.set(n, s);
   }
-  const ordered = sortL2Candidates(inp.ips[0]!, cands, scores);
-  if (ordered[0] !== myNode) return { announce: false, reason: 'notOwner', candidates: ordered };
   const interfaces = mine.some((a) => a.interfaces.length === 0) ? [] : [...new Set(mine.flatMap((a) => a.interfaces))];
-  return { announce: true, interfaces, candidates: ordered };
+  return { mine: mine.length > 0, interfaces, candidates, scores };
+}
+
+/**
+ * Keeps, for one configuration, one set of Nodes and one member list, what every L2 election under
+ * them shares: each pool's advertisements and each advertisement set's candidates, scores and
+ * interfaces. A start elects thousands of services against the same few of these. Give it to
+ * {@link shouldAnnounceL2} as `memo`; it is used only for inputs with the very same config, Nodes
+ * map, member array, node and `ignoreExcludeLB`. A Nodes map changed in place needs a new memo.
+ */
+export class L2ElectionMemo {
+  private readonly poolAds = new Map<string, L2AdConfig[]>();
+  private readonly groups = new Map<string, L2Group>();
+  private adIndex: Map<L2AdConfig, number> | undefined;
+
+  constructor(private readonly inp: Pick<L2DecisionInput, 'config' | 'myNode' | 'nodes' | 'members' | 'ignoreExcludeLB'>) {}
+
+  /** Whether the memo was made for these inputs. */
+  fits(inp: L2DecisionInput): boolean {
+    const m = this.inp;
+    return m.config === inp.config && m.nodes === inp.nodes && m.members === inp.members && m.myNode === inp.myNode && (m.ignoreExcludeLB ?? false) === (inp.ignoreExcludeLB ?? false);
+  }
+
+  /** {@link l2AdsFor}, with each pool's advertisements found once. */
+  adsFor(svc: Service, ips: string[]): L2AdConfig[] {
+    const cfg = this.inp.config;
+    const pool = ips.length ? poolForIP(cfg, ips[0]!) : undefined;
+    if (!pool) return [];
+    let ads = this.poolAds.get(pool.name);
+    if (!ads) this.poolAds.set(pool.name, (ads = cfg.l2Advertisements.filter((a) => a.pools.includes(pool.name))));
+    return ads.some((a) => a.serviceSelectors.length > 0) ? ads.filter((a) => matchAny(a.serviceSelectors, svc.metadata?.labels)) : ads;
+  }
+
+  /** The group of an advertisement set, computed once per set. */
+  group(ads: L2AdConfig[]): L2Group {
+    this.adIndex ??= new Map(this.inp.config.l2Advertisements.map((a, i) => [a, i]));
+    const key = ads.map((a) => this.adIndex!.get(a)).join(',');
+    let g = this.groups.get(key);
+    if (!g) this.groups.set(key, (g = l2Group(this.inp, ads)));
+    return g;
+  }
+}
+
+/** The L2 decision for this node. */
+export function shouldAnnounceL2(inp: L2DecisionInput): L2Decision {
+  const { myNode, svc } = inp;
+  if (!hasServingEndpoint(inp.slices)) return { announce: false, reason: 'notOwner', candidates: [] };
+  const memo = inp.memo?.fits(inp) ? inp.memo : undefined;
+  const ads = memo ? memo.adsFor(svc, inp.ips) : l2AdsFor(inp.config, svc, inp.ips);
+  if (sharingKey(svc) !== '' && ads.some((a) => a.serviceSelectors.length > 0))
+    return { announce: false, reason: 'sharedIPWithServiceSelector', candidates: [] };
+  const g = memo ? memo.group(ads) : l2Group(inp, ads);
+  if (!g.mine) return { announce: false, reason: 'noMatchingAdvertisement', candidates: [] };
+  let cands = g.candidates;
+  if (svc.spec?.externalTrafficPolicy === 'Local') {
+    const local = nodesWithServingEndpoints(inp.slices);
+    cands = cands.filter((n) => local.has(n));
+  }
+  if (cands.length === 0) return { announce: false, reason: 'notOwner', candidates: [] };
+  const ordered = sortL2Candidates(inp.ips[0]!, cands, g.scores);
+  if (ordered[0] !== myNode) return { announce: false, reason: 'notOwner', candidates: ordered };
+  return { announce: true, interfaces: [...g.interfaces], candidates: ordered };
 }

@@ -1,27 +1,33 @@
 /**
- * Prometheus metrics on prom-client with MetalLB's metric names, types and labels, plus the
- * default process/runtime metrics (`process_*`, `nodejs_*`) when asked for. `serveMetrics` exposes
- * `/metrics` (text format) and `/healthz`, `/readyz`.
+ * Prometheus metrics with MetalLB's metric names, types and labels, plus the default
+ * process/runtime metrics (`process_*`, `nodejs_*`) when asked for, exposed through prom-client.
+ * `serveMetrics` exposes `/metrics` (text format) and `/healthz`, `/readyz`.
+ *
+ * Series are kept here and handed to prom-client when it renders (each metric's `collect`), so a
+ * value change is one Map write. prom-client itself is loaded on first use: the first render, the
+ * first access to a `prom` property, or {@link Registry.load} (its load is about 50 ms of a
+ * speaker's start, before any scrape could come).
  */
 import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import { inspect } from 'node:util';
+import type * as PromClient from 'prom-client';
+
+const require = createRequire(import.meta.url);
+let promClient: typeof PromClient | undefined;
+
+/** prom-client (CommonJS), loaded synchronously on first use. */
+function promClientModule(): typeof PromClient {
+  return (promClient ??= require('prom-client') as typeof PromClient);
+}
 
 /** Label set of one metric series: Prometheus label name → value (e.g. `{ pool: 'default' }`). */
 export type Labels = Record<string, string>;
 
-function labelKey(l: Labels): string {
-  return JSON.stringify(Object.keys(l).sort().map((k) => [k, l[k]]));
-}
-
-/** The same labels with keys in name order: exposition lists them sorted, as Go's client does. */
-function sorted(l: Labels): Labels {
-  return Object.fromEntries(Object.keys(l).sort().map((k) => [k, String(l[k])]));
-}
-
 /**
- * {@link sorted} and {@link labelKey} in one pass over the metric's own label names (already in
- * name order): no sort, no JSON per call (a start-up sets a series per announced VIP). Labels that
- * are not the metric's take the generic path, where prom-client reports them.
+ * The label set in the metric's label-name order and its series key, in one pass over the metric's
+ * own label names (already in name order): no sort, no JSON per call (a start-up sets a series per
+ * announced VIP). A label the metric does not have is refused, as prom-client refuses it.
  */
 function sortedWithKey(l: Labels, names: readonly string[]): { labels: Labels; key: string } {
   const out: Labels = {};
@@ -34,10 +40,18 @@ function sortedWithKey(l: Labels, names: readonly string[]): { labels: Labels; k
     pairs.push([k, sv]);
   }
   if (pairs.length !== Object.keys(l).length) {
-    const labels = sorted(l);
-    return { labels, key: labelKey(labels) };
+    const extra = Object.keys(l).find((k) => !names.includes(k) && l[k] !== undefined);
+    if (extra !== undefined) throw new Error(`Added label "${extra}" is not included in initial labelset: ${inspect([...names])}`);
   }
   return { labels: out, key: JSON.stringify(pairs) };
+}
+
+/** Prometheus' metric and label name syntax (checked when a family is made, as prom-client does). */
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+function checkValue(v: number): void {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`Value is not a valid number: ${inspect(v)}`);
 }
 
 /** Files series `key` under its label value `v` in one label's index (nothing when the series lacks the label). */
@@ -49,46 +63,78 @@ function indexSeries(byValue: Map<string, Set<string>>, v: string | undefined, k
 }
 
 /**
- * One metric family (gauge or counter) with labelled series, backed by a prom-client metric.
- * Keeps its own index of series so that {@link Metric.get} is synchronous and
- * {@link Metric.deleteMatching} can remove series by a partial label set.
+ * One metric family (gauge or counter) with labelled series. The series live here ({@link Metric.get}
+ * is synchronous, {@link Metric.deleteMatching} removes series by a partial label set); the
+ * prom-client metric that renders them is made when its registry loads prom-client, and takes
+ * the current series at every render.
  */
 export class Metric {
   private readonly series = new Map<string, { labels: Labels; value: number }>();
-  /** The prom-client metric (registered in the owning {@link Registry}). */
-  readonly prom: Gauge<string> | Counter<string>;
+  private promMetric: PromClient.Gauge<string> | PromClient.Counter<string> | undefined;
+  private readonly sortedNames: readonly string[];
   /**
    * @param name metric name, e.g. `metallb_speaker_announced`
    * @param help HELP text
    * @param type `gauge` or `counter`
    * @param labelNames every label name a series may carry
-   * @param registry prom-client registry to register in
+   * @param registry the registry that renders it
    */
   constructor(
     readonly name: string,
     readonly help: string,
     readonly type: 'gauge' | 'counter',
     readonly labelNames: readonly string[],
-    registry: PromRegistry,
+    private readonly registry: Registry,
   ) {
-    const cfg = { name, help, labelNames: [...labelNames], registers: [registry] };
-    this.prom = type === 'gauge' ? new Gauge(cfg) : new Counter(cfg);
+    if (!METRIC_NAME.test(name)) throw new Error(`Invalid metric name: ${name}`);
+    const bad = labelNames.find((l) => !LABEL_NAME.test(l));
+    if (bad !== undefined) throw new Error(`Invalid label name: ${bad}`);
     this.sortedNames = [...labelNames].sort();
   }
-  private readonly sortedNames: readonly string[];
+  /**
+   * The prom-client metric (registered in the registry's prom-client registry; loads prom-client on
+   * first access). Its values are replaced by this metric's series at every render: change them here.
+   */
+  get prom(): PromClient.Gauge<string> | PromClient.Counter<string> {
+    // the registry's load makes every family's metric, this one included
+    if (!this.promMetric) this.registry.load();
+    return this.promMetric!;
+  }
+  /** Makes the prom-client metric in `reg` (called once by its {@link Registry.load}). */
+  attach(reg: PromClient.Registry): void {
+    if (this.promMetric) return;
+    const pc = promClientModule();
+    const series = this.series;
+    const cfg = { name: this.name, help: this.help, labelNames: [...this.labelNames], registers: [reg] };
+    this.promMetric =
+      this.type === 'gauge'
+        ? new pc.Gauge({
+            ...cfg,
+            collect(this: PromClient.Gauge<string>) {
+              this.reset();
+              for (const s of series.values()) this.set(s.labels, s.value);
+            },
+          })
+        : new pc.Counter({
+            ...cfg,
+            collect(this: PromClient.Counter<string>) {
+              this.reset();
+              for (const s of series.values()) this.inc(s.labels, s.value);
+            },
+          });
+  }
   /** The series key of a label set (the one {@link set} and {@link inc} store under). */
   private keyOf(labels: Labels): string {
     return sortedWithKey(labels, this.sortedNames).key;
   }
   /** Sets a series value. On a counter the value must not go down (use {@link Metric.setTotal}). */
   set(labels: Labels, v: number): void {
-    if (this.prom instanceof Gauge) {
-      const s = sortedWithKey(labels, this.sortedNames);
-      this.prom.set(s.labels, v);
-      const cur = this.series.get(s.key);
-      if (cur) cur.value = v;
-      else this.addSeries(s.key, s.labels, v);
-    } else this.setTotal(labels, v);
+    if (this.type !== 'gauge') return this.setTotal(labels, v);
+    checkValue(v);
+    const s = sortedWithKey(labels, this.sortedNames);
+    const cur = this.series.get(s.key);
+    if (cur) cur.value = v;
+    else this.addSeries(s.key, s.labels, v);
   }
   /**
    * Series keys by label value, per label name that {@link deleteMatching} was asked about (built
@@ -110,10 +156,11 @@ export class Metric {
     const by = total < cur ? total : total - cur;
     if (by > 0 || !this.series.has(this.keyOf(labels))) this.inc(labels, by);
   }
-  /** Adds to a series (default 1). */
+  /** Adds to a series (default 1); a counter never goes down. */
   inc(labels: Labels = {}, by = 1): void {
+    checkValue(by);
+    if (this.type === 'counter' && by < 0) throw new Error('It is not possible to decrease a counter');
     const s = sortedWithKey(labels, this.sortedNames);
-    this.prom.inc(s.labels, by);
     const cur = this.series.get(s.key);
     if (cur) cur.value += by;
     else this.addSeries(s.key, s.labels, by);
@@ -127,7 +174,6 @@ export class Metric {
     const k = this.keyOf(labels);
     const s = this.series.get(k);
     if (!s) return;
-    this.prom.remove(s.labels);
     this.series.delete(k);
     for (const [name, byValue] of this.index) {
       const v = s.labels[name];
@@ -165,28 +211,43 @@ export class Metric {
 
 /** Options of {@link Registry}. */
 export interface RegistryOptions {
-  /** Also export prom-client's default process and Node.js runtime metrics (default false). */
+  /** Also export prom-client's default process and Node.js runtime metrics (default false), from {@link Registry.load} on. */
   defaultMetrics?: boolean;
 }
 
-/** A set of metric families rendered together (one prom-client registry). */
+/** A set of metric families rendered together (one prom-client registry, made on first use). */
 export class Registry {
   private readonly metrics = new Map<string, Metric>();
   private readonly hooks: Array<() => void> = [];
-  /** The underlying prom-client registry (add your own metrics to it). */
-  readonly prom = new PromRegistry();
+  private promRegistry: PromClient.Registry | undefined;
   /** @param opts whether to add the default process/runtime metrics */
-  constructor(opts: RegistryOptions = {}) {
+  constructor(private readonly opts: RegistryOptions = {}) {}
+  /**
+   * Loads prom-client and makes the prom-client registry with every family (and the default
+   * metrics when asked for: their event-loop and GC histograms start here). Done by the first
+   * render at the latest; call it earlier to have those histograms cover more of the run.
+   */
+  load(): PromClient.Registry {
+    if (this.promRegistry) return this.promRegistry;
+    const pc = promClientModule();
+    const reg = (this.promRegistry = new pc.Registry());
     // the event-loop delay histogram samples once a second (prom-client's default, 10 ms, wakes an
     // idle daemon 100 times a second; lag is still measured to the microsecond at each sample)
-    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.prom, eventLoopMonitoringPrecision: 1000 });
+    if (this.opts.defaultMetrics) pc.collectDefaultMetrics({ register: reg, eventLoopMonitoringPrecision: 1000 });
+    for (const m of this.metrics.values()) m.attach(reg);
+    return reg;
+  }
+  /** The underlying prom-client registry (add your own metrics to it); loads prom-client on first access. */
+  get prom(): PromClient.Registry {
+    return this.load();
   }
   /** Returns the family `name`, creating it on first use with `labelNames`. */
   metric(name: string, help: string, type: 'gauge' | 'counter', labelNames: readonly string[] = []): Metric {
     let m = this.metrics.get(name);
     if (!m) {
-      m = new Metric(name, help, type, labelNames, this.prom);
+      m = new Metric(name, help, type, labelNames, this);
       this.metrics.set(name, m);
+      if (this.promRegistry) m.attach(this.promRegistry);
     }
     return m;
   }
@@ -196,12 +257,13 @@ export class Registry {
   }
   /** Prometheus text format 0.0.4 of every family. */
   render(): Promise<string> {
+    const reg = this.load();
     for (const h of this.hooks) h();
-    return this.prom.metrics();
+    return reg.metrics();
   }
   /** Content type of {@link Registry.render}'s output. */
   get contentType(): string {
-    return this.prom.contentType;
+    return this.load().contentType;
   }
 }
 

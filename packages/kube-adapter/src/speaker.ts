@@ -3,7 +3,7 @@
  * drives the L2 and BGP announcers, writes ServiceL2Status/ServiceBGPStatus and emits events.
  */
 import { poolForIP, type Config, type PeerConfig } from './config.js';
-import { shouldAnnounceL2, type L2Decision } from './election.js';
+import { L2ElectionMemo, shouldAnnounceL2, type L2Decision, type L2DecisionInput } from './election.js';
 import { peerNamesForService, peersForNode, routesForPeer, shouldAnnounceBgp, type BgpRoute } from './bgp-decision.js';
 import { LABEL_SERVICE_NAME, slicesFor } from './endpoints.js';
 import type { EventRecorder } from './events.js';
@@ -134,6 +134,8 @@ export class Speaker {
   private slicesIndex: Map<string, EndpointSlice[]> | undefined;
   private slicesProvider: ((key: string) => EndpointSlice[]) | undefined;
   private members: string[] | null = null;
+  /** What the L2 elections of the current config, Nodes and members share; dropped when one changes. */
+  private l2Memo: L2ElectionMemo | undefined;
   private readonly queue = new WorkQueue<string>();
   private readonly l2Svcs = new Map<string, L2Entry>();
   private readonly ipRefs = new Map<string, Set<string>>();
@@ -338,6 +340,7 @@ export class Speaker {
   private enqueueWonBy(left: string[]): void {
     if (this.stopped) return;
     this.members = null;
+    this.l2Memo = undefined;
     const gone = new Set(left);
     for (const k of this.services.keys()) {
       const d = this.decisions.get(k);
@@ -351,6 +354,7 @@ export class Speaker {
   enqueueAll(): void {
     if (this.stopped) return;
     this.members = null;
+    this.l2Memo = undefined; // the Nodes map may have changed in place
     for (const k of this.services.keys()) this.add(k);
     for (const k of this.lastSeen.keys()) if (!this.services.has(k)) this.add(k);
     this.kick();
@@ -568,7 +572,10 @@ export class Speaker {
       this.decisions.set(key, { l2: { announce: false, reason: 'startupHold', candidates: [] }, bgp: bgpDecision });
       return;
     }
-    const d = shouldAnnounceL2({ myNode: this.opts.node, svc, ips: good, config, nodes, slices, members, ignoreExcludeLB: this.opts.ignoreExcludeLB ?? false });
+    const inp: L2DecisionInput = { myNode: this.opts.node, svc, ips: good, config, nodes, slices, members, ignoreExcludeLB: this.opts.ignoreExcludeLB ?? false };
+    if (!this.l2Memo?.fits(inp)) this.l2Memo = new L2ElectionMemo(inp);
+    inp.memo = this.l2Memo;
+    const d = shouldAnnounceL2(inp);
     this.decisions.set(key, { l2: d, bgp: bgpDecision });
     if (d.announce && this.opts.l2) {
       const cur = this.l2Svcs.get(key);

@@ -35,7 +35,14 @@ function mayResolve(c: number): boolean {
 }
 
 function resolvePlain(s: string): unknown {
-  if (mayResolve(s.charCodeAt(0))) for (const t of IMPLICIT) if (t.resolve(s)) return t.construct(s);
+  const c = s.charCodeAt(0);
+  if (!mayResolve(c)) return s;
+  // two dots (an IPv4 address, a version): no core-schema int or float has more than one
+  if (c >= 48 && c <= 57) {
+    const dot = s.indexOf('.');
+    if (dot >= 0 && s.indexOf('.', dot + 1) >= 0) return s;
+  }
+  for (const t of IMPLICIT) if (t.resolve(s)) return t.construct(s);
   return s;
 }
 
@@ -60,6 +67,22 @@ function bail(): never {
 /** A plain key that js-yaml keeps as the same string (implicit keys are at most 1024 characters). */
 function isKeyString(key: string): boolean {
   return key.length > 0 && key.length <= 1000 && key !== '__proto__' && resolvePlain(key) === key;
+}
+
+/**
+ * Plain keys already checked with {@link isKeyString}: Kubernetes YAML repeats a few dozen keys in
+ * every document, and every object then shares one string per key. Bounded, kept between parses.
+ */
+const KEYS = new Map<string, string>();
+const MAX_KEYS = 4096;
+
+/** `key` (checked), or the one string already held for it; bails when it is not a plain string key. */
+function plainKey(key: string): string {
+  const known = KEYS.get(key);
+  if (known !== undefined) return known;
+  if (!isKeyString(key)) bail();
+  if (KEYS.size < MAX_KEYS) KEYS.set(key, key);
+  return key;
 }
 
 class FastYaml {
@@ -163,6 +186,8 @@ class FastYaml {
 
   /** The key of the entry {@link entryValueStart} found last. */
   private key = '';
+  /** Where the value {@link quoted}, {@link flow} or {@link flowItem} read last ends (index after it). */
+  private end = 0;
 
   /**
    * When a mapping entry starts at `i` on the peeked line: the index just after its `:`; else -1.
@@ -172,20 +197,18 @@ class FastYaml {
     const s = this.s;
     const c = s.charCodeAt(i);
     if (c === DQ || c === SQ) {
-      const q = this.quoted(i);
-      let j = q.end;
+      const value = this.quoted(i);
+      let j = this.end;
       while (j < this.le && s.charCodeAt(j) === SP) j++;
       if (s.charCodeAt(j) !== COLON || (j + 1 < this.le && s.charCodeAt(j + 1) !== SP)) return -1;
-      this.key = q.value;
+      this.key = value;
       return j + 1;
     }
     if (c === 91 || c === 123) return -1; // a flow collection (as a key it is left to js-yaml by rest())
     const end = this.plainKeyEnd(i);
     if (end < 0) return -1;
     if (NOT_PLAIN_START.has(c)) bail();
-    const key = s.slice(i, end).trimEnd();
-    if (!isKeyString(key)) bail();
-    this.key = key;
+    this.key = plainKey(s.slice(i, end).trimEnd());
     return end + 1;
   }
 
@@ -250,14 +273,14 @@ class FastYaml {
     const s = this.s;
     const c = s.charCodeAt(i);
     if (c === DQ || c === SQ) {
-      const q = this.quoted(i);
-      this.rest(q.end);
-      return q.value;
+      const value = this.quoted(i);
+      this.rest(this.end);
+      return value;
     }
     if (c === 91 /* [ */ || c === 123 /* { */) {
-      const f = this.flow(i);
-      this.rest(f.end);
-      return f.value;
+      const value = this.flow(i);
+      this.rest(this.end);
+      return value;
     }
     if (NOT_PLAIN_START.has(c) && !(c === DASH && i + 1 < this.le && s.charCodeAt(i + 1) !== SP)) bail();
     let end = i;
@@ -273,8 +296,8 @@ class FastYaml {
     return resolvePlain(s.slice(i, end));
   }
 
-  /** A quoted scalar starting at `i` and closed on this line. */
-  private quoted(i: number): { value: string; end: number } {
+  /** A quoted scalar starting at `i` and closed on this line (sets {@link end}). */
+  private quoted(i: number): string {
     const s = this.s;
     const le = this.le;
     if (s.charCodeAt(i) === SQ) {
@@ -289,7 +312,8 @@ class FastYaml {
           j = q + 2;
           continue;
         }
-        return { value: out, end: q + 1 };
+        this.end = q + 1;
+        return out;
       }
     }
     let out = '';
@@ -303,7 +327,10 @@ class FastYaml {
       }
       if (k >= le) bail();
       out += s.slice(j, k);
-      if (s.charCodeAt(k) === DQ) return { value: out, end: k + 1 };
+      if (s.charCodeAt(k) === DQ) {
+        this.end = k + 1;
+        return out;
+      }
       const e = s[k + 1] ?? '';
       if (Object.hasOwn(SIMPLE_ESCAPES, e)) {
         out += SIMPLE_ESCAPES[e]!;
@@ -323,19 +350,24 @@ class FastYaml {
     return j;
   }
 
-  /** A flow sequence or mapping starting at `i` and closed on this line. */
-  private flow(i: number): { value: unknown; end: number } {
+  /** A flow sequence or mapping starting at `i` and closed on this line (sets {@link end}). */
+  private flow(i: number): unknown {
     const s = this.s;
     if (s.charCodeAt(i) === 91) {
       const arr: unknown[] = [];
       let j = this.skipSpaces(i + 1);
-      if (s.charCodeAt(j) === 93 /* ] */) return { value: arr, end: j + 1 };
+      if (s.charCodeAt(j) === 93 /* ] */) {
+        this.end = j + 1;
+        return arr;
+      }
       for (;;) {
-        const item = this.flowItem(j, false);
-        arr.push(item.value);
-        j = this.skipSpaces(item.end);
+        arr.push(this.flowItem(j, false));
+        j = this.skipSpaces(this.end);
         const c = s.charCodeAt(j);
-        if (c === 93) return { value: arr, end: j + 1 };
+        if (c === 93) {
+          this.end = j + 1;
+          return arr;
+        }
         if (c !== 44 /* , */) bail();
         j = this.skipSpaces(j + 1);
         if (s.charCodeAt(j) === 93) bail(); // a trailing comma: left to js-yaml
@@ -343,14 +375,16 @@ class FastYaml {
     }
     const obj: Record<string, unknown> = {};
     let j = this.skipSpaces(i + 1);
-    if (s.charCodeAt(j) === 125 /* } */) return { value: obj, end: j + 1 };
+    if (s.charCodeAt(j) === 125 /* } */) {
+      this.end = j + 1;
+      return obj;
+    }
     for (;;) {
       let key: string;
       const c = s.charCodeAt(j);
       if (c === DQ || c === SQ) {
-        const q = this.quoted(j);
-        key = q.value;
-        j = this.skipSpaces(q.end);
+        key = this.quoted(j);
+        j = this.skipSpaces(this.end);
         if (s.charCodeAt(j) !== COLON) bail();
         j++;
       } else {
@@ -360,33 +394,34 @@ class FastYaml {
         FLOW_PLAIN.test(s);
         const k = FLOW_PLAIN.lastIndex;
         if (k >= this.le || s.charCodeAt(k) !== COLON || s.charCodeAt(k + 1) !== SP) bail();
-        key = s.slice(j, k).trimEnd();
-        if (!isKeyString(key)) bail();
+        key = plainKey(s.slice(j, k).trimEnd());
         j = k + 1;
       }
       if (key === '__proto__' || Object.hasOwn(obj, key)) bail();
       j = this.skipSpaces(j);
-      const v = this.flowItem(j, true);
-      obj[key] = v.value;
-      j = this.skipSpaces(v.end);
+      obj[key] = this.flowItem(j, true);
+      j = this.skipSpaces(this.end);
       const d = s.charCodeAt(j);
-      if (d === 125) return { value: obj, end: j + 1 };
+      if (d === 125) {
+        this.end = j + 1;
+        return obj;
+      }
       if (d !== 44) bail();
       j = this.skipSpaces(j + 1);
       if (s.charCodeAt(j) === 125) bail();
     }
   }
 
-  /** One value inside a flow collection. */
-  private flowItem(j: number, inMapping: boolean): { value: unknown; end: number } {
+  /** One value inside a flow collection (sets {@link end}). */
+  private flowItem(j: number, inMapping: boolean): unknown {
     const s = this.s;
     const c = s.charCodeAt(j);
     if (c === 91 || c === 123) return this.flow(j);
     if (c === DQ || c === SQ) {
-      const q = this.quoted(j);
+      const value = this.quoted(j);
       // `["a": 1]` is a one-pair mapping inside the sequence: left to js-yaml
-      if (!inMapping && s.charCodeAt(this.skipSpaces(q.end)) === COLON) bail();
-      return q;
+      if (!inMapping && s.charCodeAt(this.skipSpaces(this.end)) === COLON) bail();
+      return value;
     }
     if (NOT_PLAIN_START.has(c) && !(c === DASH && j + 1 < this.le && s.charCodeAt(j + 1) !== SP && s.charCodeAt(j + 1) !== 44)) bail();
     let k = j;
@@ -410,7 +445,8 @@ class FastYaml {
       }
       bail(); // [ { inside a scalar, a comment, or the end of the line
     }
-    return { value: resolvePlain(s.slice(j, k).trimEnd()), end: k };
+    this.end = k;
+    return resolvePlain(s.slice(j, k).trimEnd());
   }
 }
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { shouldAnnounceL2, sortL2Candidates, type L2DecisionInput } from '../src/election.js';
+import { L2ElectionMemo, shouldAnnounceL2, sortL2Candidates, type L2DecisionInput } from '../src/election.js';
 import { l2ad, node, pool, slice, snap, svc } from './helpers.js';
 
 /** Independent oracle: Python's hashlib orders the nodes. */
@@ -117,5 +117,53 @@ describe('shouldAnnounceL2', () => {
     const res = ['n1', 'n2', 'n3'].map((n) => shouldAnnounceL2(input(n, { members: null })));
     expect(res.filter((r) => r.announce)).toHaveLength(1);
     expect(res[0]!.candidates).toEqual(pythonOrder('192.168.10.1', ['n1', 'n2', 'n3']));
+  });
+
+  it('a memo of what elections share gives every service the decision a fresh election gives, and is not used for other inputs', () => {
+    const cfg = parseConfig(
+      snap({
+        pools: [pool('a', ['192.168.10.0/24']), pool('b', ['192.168.20.0/24']), pool('c', ['192.168.30.0/24'])],
+        l2Advertisements: [
+          l2ad('a-all', { ipAddressPools: ['a'] }),
+          l2ad('a-edge', { ipAddressPools: ['a'], nodeSelectors: [{ matchLabels: { role: 'edge' } }], interfaces: ['eth1'] }),
+          l2ad('b-web', { ipAddressPools: ['b'], serviceSelectors: [{ matchLabels: { app: 'web' } }], preferredNodeSelectors: [{ weight: 10, preference: { matchLabels: { zone: 'z2' } } }] }),
+          l2ad('b-db', { ipAddressPools: ['b'], serviceSelectors: [{ matchLabels: { app: 'db' } }], interfaces: ['eth2'] }),
+        ],
+      }),
+    );
+    const nodes = new Map([
+      ['n1', node('n1', { role: 'edge', zone: 'z1' })],
+      ['n2', node('n2', { zone: 'z2' })],
+      ['n3', node('n3', { role: 'edge', 'node.kubernetes.io/exclude-from-external-load-balancers': '' })],
+      ['n4', node('n4', { zone: 'z2' }, [{ type: 'NetworkUnavailable', status: 'True' }])],
+      ['n5', node('n5', { role: 'edge', zone: 'z2' })],
+    ]);
+    const services = Array.from({ length: 60 }, (_, i) => {
+      const ip = `192.168.${[10, 20, 30][i % 3]}.${i + 1}`;
+      const s = svc(`s${i}`, { ingress: [ip], labels: { app: ['web', 'db', 'other'][i % 4] ?? 'web' }, ...(i % 5 === 0 ? { etp: 'Local' as const } : {}), ...(i % 7 === 0 ? { annotations: { 'metallb.io/allow-shared-ip': 'k' } } : {}) });
+      const slices = [slice(`s${i}`, [{ node: 'n1' }, { node: `n${(i % 5) + 1}`, ready: i % 2 === 0 }])];
+      return { s, ip, slices };
+    });
+    let announced = 0;
+    const reasons = new Set<string>();
+    for (const members of [['n1', 'n2', 'n3', 'n4', 'n5'], ['n2', 'n5'], null])
+      for (const ignoreExcludeLB of [false, true])
+        for (const my of nodes.keys()) {
+          const base = { myNode: my, config: cfg, nodes, members, ignoreExcludeLB };
+          const memo = new L2ElectionMemo(base);
+          for (const { s, ip, slices } of services) {
+            const inp: L2DecisionInput = { ...base, svc: s, ips: [ip], slices };
+            const fresh = shouldAnnounceL2(inp);
+            expect(shouldAnnounceL2({ ...inp, memo }), `${my} ${s.metadata!.name}`).toEqual(fresh);
+            if (fresh.announce) announced++;
+            else reasons.add(fresh.reason);
+          }
+          // a memo made for other members (or another node) is not used: the decision stays the fresh one
+          const other = new L2ElectionMemo({ ...base, members: ['n1'], myNode: 'n1' });
+          for (const { s, ip, slices } of services.slice(0, 12)) expect(shouldAnnounceL2({ ...base, svc: s, ips: [ip], slices, memo: other })).toEqual(shouldAnnounceL2({ ...base, svc: s, ips: [ip], slices }));
+        }
+    // the cases covered: winners, and each way of losing
+    expect(announced).toBeGreaterThan(50);
+    expect([...reasons].sort()).toEqual(['noMatchingAdvertisement', 'notOwner', 'sharedIPWithServiceSelector']);
   });
 });

@@ -103,6 +103,43 @@ describe('metallbMetrics', () => {
     expect(parse(await r.render()).samples.get('metallb_bgp_updates_total{peer="192.0.2.1:179"}')).toBe(2);
   });
 
+  it('series set before prom-client is loaded and changed after it render as last set; the prom-client objects are live', async () => {
+    const r = new Registry();
+    const m = metallbMetrics(r);
+    const l = { service: 'default/a', protocol: 'layer2', node: 'n1', ip: '10.0.0.1' };
+    m.announced.set(l, 1);
+    m.updates.setTotal({}, 0); // a counter series at 0 is exposed
+    m.gratuitousSent.inc({ ip: '10.0.0.1' }, 4);
+    let s = parse(await r.render()).samples;
+    expect(s.get('metallb_speaker_announced{ip="10.0.0.1",node="n1",protocol="layer2",service="default/a"}')).toBe(1);
+    expect(s.get('metallb_k8s_client_updates_total')).toBe(0);
+    expect(s.get('metallb_layer2_gratuitous_sent{ip="10.0.0.1"}')).toBe(4);
+    // after the load: changes, deletions and families made later all show in the next render
+    m.announced.set(l, 0);
+    m.announced.set({ ...l, ip: '10.0.0.2' }, 1);
+    m.gratuitousSent.delete({ ip: '10.0.0.1' });
+    m.updates.inc();
+    const late = r.metric('lbkit_test_late', 'made after the first render', 'gauge', ['x']);
+    late.set({ x: 'y' }, 7);
+    // a metric of the user's own, registered on the prom-client registry, is rendered with ours
+    const own = new (await import('prom-client')).Gauge({ name: 'user_metric', help: 'h', registers: [r.prom] });
+    own.set(3);
+    s = parse(await r.render()).samples;
+    expect(s.get('metallb_speaker_announced{ip="10.0.0.1",node="n1",protocol="layer2",service="default/a"}')).toBe(0);
+    expect(s.get('metallb_speaker_announced{ip="10.0.0.2",node="n1",protocol="layer2",service="default/a"}')).toBe(1);
+    expect([...s.keys()].some((k) => k.startsWith('metallb_layer2_gratuitous_sent'))).toBe(false);
+    expect(s.get('metallb_k8s_client_updates_total')).toBe(1);
+    expect(s.get('lbkit_test_late{x="y"}')).toBe(7);
+    expect(s.get('user_metric')).toBe(3);
+    expect(m.announced.prom).toBe(m.announced.prom);
+    expect((m.announced.prom as unknown as { name: string }).name).toBe('metallb_speaker_announced');
+    // what prom-client refuses is refused when it is set, not at the next render
+    expect(() => m.updates.inc({}, -1)).toThrow(/decrease a counter/);
+    expect(() => m.configLoaded.set({}, Number.NaN)).toThrow(/not a valid number/);
+    expect(() => r.metric('bad name', 'h', 'gauge')).toThrow(/Invalid metric name/);
+    expect(() => r.metric('ok_name', 'h', 'gauge', ['bad-label'])).toThrow(/Invalid label name/);
+  });
+
   it('recordBgpSessions: peer label is IP:port, peers that disappear lose their series', async () => {
     const r = new Registry();
     const m = metallbMetrics(r);

@@ -1,7 +1,8 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseYamlObjects, YamlFileSource } from '../src/source/yaml.js';
+import { checkConfigFileParsed } from '../src/validation/check.js';
 import type { Service, Snapshot } from '../src/types.js';
 import { tempDirs } from './config-helpers.js';
 import { until } from './helpers.js';
@@ -143,6 +144,38 @@ describe('YamlFileSource', () => {
     expect(src.events.events.length).toBeLessThan(20);
     expect(src.events.events.at(-1)!.message).toBe('m44');
     expect(src.events.events.map((e) => e.message)).toEqual(Array.from({ length: src.events.events.length }, (_, i) => `m${45 - src.events.events.length + i}`));
+  });
+
+  it('takes over the objects its caller parsed; reads the file again unless it is settled and its stamp unchanged', async () => {
+    const d = tmp();
+    const f = join(d, 'c.yaml');
+    const OLD = 1_700_000_000; // seconds: long settled
+    const RECENT = Math.floor(Date.now() / 1000) + 3600; // as recent as it gets: not settled
+    const clusterIPOf = async (mtime: number, restoreMtime: boolean) => {
+      writeFileSync(f, BASE);
+      utimesSync(f, mtime, mtime);
+      const { result, parsed } = checkConfigFileParsed(f, 'metallb-system');
+      expect(result.ok).toBe(true);
+      // the same size, another address: a rewrite between the check and the start
+      writeFileSync(f, BASE.replace('10.96.0.5', '10.96.0.7'));
+      if (restoreMtime) utimesSync(f, mtime, mtime);
+      const src = new YamlFileSource(f, { preparsed: parsed!, watch: false });
+      await src.start();
+      const svc = src.snapshot().services[0]!;
+      return { ip: svc.spec!.clusterIP, taken: svc === parsed!.snapshot.services[0] };
+    };
+    // a rewrite moves the mtime: read again
+    expect(await clusterIPOf(OLD, false)).toEqual({ ip: '10.96.0.7', taken: false });
+    // the rewrite hidden behind a restored mtime shows that the second read is skipped for a settled, unchanged stamp
+    expect(await clusterIPOf(OLD, true)).toEqual({ ip: '10.96.0.5', taken: true });
+    // a file written less than a second before the check is never trusted on its stamp (a coarse mtime can repeat)
+    expect(await clusterIPOf(RECENT, true)).toEqual({ ip: '10.96.0.7', taken: false });
+    // unchanged text: the caller's objects are taken over either way
+    writeFileSync(f, BASE);
+    const { parsed } = checkConfigFileParsed(f, 'metallb-system');
+    const src = new YamlFileSource(f, { preparsed: parsed!, watch: false });
+    await src.start();
+    expect(src.snapshot().services[0]).toBe(parsed!.snapshot.services[0]);
   });
 
   it('a missing file fails start with a clear error', async () => {

@@ -8,6 +8,7 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { loadAllYaml, YamlSyntaxError } from '../yaml-load.js';
+import { fileStamp, unchangedSince, type FileStamp } from '../file-stamp.js';
 import { MemoryEventRecorder, type EventRecorder, type RecordedEvent, type StatusWriter } from '../events.js';
 import type { SpeakerStatusSink } from '../speaker.js';
 import { emptySnapshot, FIELD_OF_KIND, keyOf, type KubeObject, type Service, type Snapshot } from '../types.js';
@@ -90,9 +91,10 @@ export interface YamlSourceOptions {
   debounceMs?: number;
   /**
    * The file already parsed by the caller (e.g. `lbkitd` checks it before starting): the first read
-   * uses this snapshot, which the source then owns, when the file still has this text.
+   * uses this snapshot, which the source then owns, when the file still has this text. With the
+   * file's `stamp` taken before the caller read it, an unchanged stamp skips the second read.
    */
-  preparsed?: { text: string; snapshot: Snapshot };
+  preparsed?: { text: string; snapshot: Snapshot; stamp?: FileStamp };
   /** Events kept in {@link YamlFileSource.events} (the newest; default 1000). */
   keepEvents?: number;
 }
@@ -198,15 +200,15 @@ export class YamlFileSource implements ObjectSource {
 
   /** Reads and parses the file; returns true when the state changed. Throws on a bad file. */
   reload(): boolean {
+    const pre = this.preparsed;
+    this.preparsed = undefined;
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = pre && unchangedSince(pre.stamp, fileStamp(this.path)) ? pre.text : readFileSync(this.path, 'utf8');
     } catch (e) {
       throw new YamlSourceError(`${this.path}: cannot read: ${(e as Error).message}`);
     }
     if (text === this.lastText) return false;
-    const pre = this.preparsed;
-    this.preparsed = undefined;
     const snap = pre?.text === text ? pre.snapshot : parseYamlObjects(text, this.path, this.opts.namespace);
     // Overlay entries of services whose spec no longer exists are dropped.
     const keys = new Set(snap.services.map(keyOf));

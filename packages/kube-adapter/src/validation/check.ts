@@ -4,6 +4,7 @@
  * MetalLB rules of `parseConfig` — and reports every problem naming the object and the field.
  */
 import { readFileSync } from 'node:fs';
+import { fileStamp, type FileStamp } from '../file-stamp.js';
 import { parseConfig } from '../config.js';
 import { unsupportedPeerFields } from '../config/peer-support.js';
 import { ConfigErrors, errMsg } from '../errors.js';
@@ -64,18 +65,22 @@ export function checkConfigFile(path: string, namespace = 'metallb-system'): Che
 }
 
 /**
- * {@link checkConfigFile}, also returning the text read and its parsed objects, so a caller that
- * goes on to load the same file (lbkitd at start) does not parse it again.
+ * {@link checkConfigFile}, also returning the text read, its parsed objects and the file's stamp at
+ * the read, so a caller that goes on to load the same file (lbkitd at start) neither parses it again
+ * nor, while the stamp is unchanged, reads it again.
  */
-export function checkConfigFileParsed(path: string, namespace = 'metallb-system'): { result: CheckResult; parsed?: { text: string; snapshot: Snapshot } } {
+export function checkConfigFileParsed(path: string, namespace = 'metallb-system'): { result: CheckResult; parsed?: { text: string; snapshot: Snapshot; stamp?: FileStamp } } {
   let text: string;
+  let stamp: FileStamp | undefined;
   try {
+    // stamped before the read: a write after it changes the stamp, so the reader re-reads the file
+    stamp = fileStamp(path);
     text = readFileSync(path, 'utf8');
   } catch (e) {
     return { result: { ok: false, problems: [`${path}: cannot read: ${errMsg(e)}`], warnings: [], summary: '' } };
   }
   const { result, snapshot } = checkParsedText(text, path, namespace);
-  return snapshot ? { result, parsed: { text, snapshot } } : { result };
+  return snapshot ? { result, parsed: { text, snapshot, ...(stamp ? { stamp } : {}) } } : { result };
 }
 
 /** Human-readable report of a check (what `lbkitd --check` prints). */
