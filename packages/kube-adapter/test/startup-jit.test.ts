@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { optimizeLater, optimizingCompilers, startupNoOpt } from '../src/cli/startup-jit.js';
+import { inlineLater, optimizeLater, optimizingCompilers, startupNoInlining, startupNoOpt } from '../src/cli/startup-jit.js';
 
 describe('lbkitd start-up JIT setting', () => {
   it('only a speaker starts with the optimizing compiler off; LBKITD_STARTUP_OPT=1 or a node flag keeps V8 as told', () => {
@@ -11,6 +11,17 @@ describe('lbkitd start-up JIT setting', () => {
     expect(startupNoOpt('speaker', {}, ['--turbofan'])).toBe(false);
     expect(startupNoOpt('speaker', {}, ['--no-maglev'])).toBe(false);
     expect(startupNoOpt('speaker', {}, ['--max-old-space-size=512'])).toBe(true);
+  });
+
+  it('only a speaker parses its config without TurboFan inlining; LBKITD_STARTUP_OPT=1 or a node flag keeps V8 as told', () => {
+    expect(startupNoInlining('speaker', {}, [])).toBe(true);
+    expect(startupNoInlining('controller', {}, [])).toBe(false);
+    expect(startupNoInlining('speaker', { LBKITD_STARTUP_OPT: '1' }, [])).toBe(false);
+    expect(startupNoInlining('speaker', {}, ['--turbo-inlining'])).toBe(false);
+    expect(startupNoInlining('speaker', {}, ['--no-turbo-inlining'])).toBe(false);
+    expect(startupNoInlining('speaker', {}, ['--no-opt'])).toBe(false);
+    expect(startupNoInlining('speaker', {}, ['--max-old-space-size=512'])).toBe(true);
+    expect(inlineLater('controller', 10, {}, [])()).toBeUndefined();
   });
 
   it('TurboFan everywhere; Maglev only where it is on by default (V8 12+: Node 22 and 24)', () => {
@@ -52,5 +63,35 @@ describe('lbkitd start-up JIT setting in a real process (this Node version)', ()
     const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ during: 0, after: 16 });
+  });
+
+  it('while inlining is off TurboFan optimizes a hot caller without inlining its callee; once it is back on, with it', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const mod = fileURLToPath(new URL('../dist/cli/startup-jit.js', import.meta.url));
+    // fresh copies of the same two functions for each phase (new Function); V8's own inlining trace
+    // says what TurboFan inlined; %GetOptimizationStatus bit 4 (16) says the caller was optimized
+    const script = `
+      const { inlineLater } = await import(${JSON.stringify(mod)});
+      const make = () => new Function('const inner = (x) => x * 2 + 1; function outer(a) { let s = 0; for (let i = 0; i < a.length; i++) s += inner(a[i]); return s; } return outer;')();
+      const arr = Array.from({ length: 1000 }, (_, i) => i);
+      const phase = (name) => {
+        console.log('PHASE ' + name);
+        const outer = make();
+        for (let k = 0; k < 400 && !(%GetOptimizationStatus(outer) & 16); k++) for (let i = 0; i < 50; i++) outer(arr);
+        console.log('OPTIMIZED ' + name + ' ' + (%GetOptimizationStatus(outer) & 16));
+      };
+      const end = inlineLater('speaker', 60000, {}, []);
+      phase('during');
+      end();
+      end();
+      phase('after');`;
+    const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--trace-turbo-inlining', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const [, during, after] = r.stdout.split(/^PHASE \w+$/m);
+    expect(during).toContain('OPTIMIZED during 16');
+    expect(after).toContain('OPTIMIZED after 16');
+    expect(during).not.toMatch(/Inlining .*inner.* into .*outer/);
+    expect(after).toMatch(/Inlining .*inner.* into .*outer/);
   });
 });

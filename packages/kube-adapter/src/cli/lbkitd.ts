@@ -7,7 +7,7 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { DEFAULT_WEBHOOK_CERT_DIR, loadMemberlistSecret, parseArgs, USAGE, UsageError, type LbkitdArgs } from './args.js';
 import { lbkitVersion } from './version.js';
 import { applyHeapTuning } from './heap.js';
-import { OPTIMIZE_AFTER_START_MS, optimizeLater } from './startup-jit.js';
+import { inlineLater, OPTIMIZE_AFTER_START_MS, optimizeLater } from './startup-jit.js';
 import { Daemon } from '../daemon.js';
 import { errMsg } from '../errors.js';
 import { eventLogLevel } from '../events.js';
@@ -85,11 +85,14 @@ export async function main(argv: string[]): Promise<number> {
     const m = await membershipStart?.catch(() => undefined);
     await m?.close().catch(() => {});
   };
-  // a speaker's optimizing compiler is off from the parsed config until started (src/cli/startup-jit.ts)
+  // a speaker parses its config with TurboFan inlining off, then has its optimizing compiler off
+  // from the parsed config until started (src/cli/startup-jit.ts)
   let optimizeNow = (): void => {};
   if (args.config) {
     // an invalid file at start is fatal (later bad edits keep the last good config)
+    const inlineNow = inlineLater(args.mode);
     const { result: check, parsed } = checkConfigFileParsed(args.config, args.namespace);
+    inlineNow();
     if (!check.ok) {
       log.log('error', 'invalid configuration, not starting', { file: args.config, problems: check.problems });
       await abandonMembership();

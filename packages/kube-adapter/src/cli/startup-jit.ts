@@ -10,9 +10,14 @@
  * start keeps its compiles (measured with perf: about 35 ms of CPU at once) off the CPUs while the
  * other speakers, started at the same moment, finish theirs.
  *
- * `LBKITD_STARTUP_OPT=1` keeps the optimizing compilers on from the start; an `--[no-]turbofan`,
- * `--[no-]maglev` or `--[no-]opt` given to node itself wins (nothing is changed). Checked on Node 20,
- * 22 and 24: the flags take effect at run time, and hot code is optimized again once they are back on.
+ * While the config is parsed, TurboFan compiles without inlining ({@link inlineLater}): the parser's
+ * hot functions are compiled sooner and for less CPU. Measured on one speaker reading 5000 Services
+ * (YAML) and electing them: about 110 ms less CPU on Node 20 and 55 ms on Node 22, of about 600.
+ *
+ * `LBKITD_STARTUP_OPT=1` keeps V8's defaults from the start; an `--[no-]turbofan`, `--[no-]maglev`,
+ * `--[no-]opt` or `--[no-]turbo-inlining` given to node itself wins (that setting is not changed).
+ * Checked on Node 20, 22 and 24: the flags take effect at run time, and hot code is optimized again
+ * once they are back on.
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -24,6 +29,37 @@ export function startupNoOpt(mode: string, env: Record<string, string | undefine
   if (mode !== 'speaker') return false;
   if (execArgv.some((a) => /^--(no-)?(opt|turbofan|maglev)\b/.test(a))) return false;
   return env.LBKITD_STARTUP_OPT !== '1';
+}
+
+/** Whether lbkitd should compile without inlining while it parses its config (pure). */
+export function startupNoInlining(mode: string, env: Record<string, string | undefined>, execArgv: readonly string[]): boolean {
+  if (mode !== 'speaker') return false;
+  if (execArgv.some((a) => /^--(no-)?(opt|turbofan|turbo-inlining)\b/.test(a))) return false;
+  return env.LBKITD_STARTUP_OPT !== '1';
+}
+
+/**
+ * Turns TurboFan's inlining off until the returned function is called (or `maxMs` passed); a no-op
+ * when {@link startupNoInlining} says so.
+ */
+export function inlineLater(mode: string, maxMs = 3000, env: Record<string, string | undefined> = process.env, execArgv: readonly string[] = process.execArgv): () => void {
+  if (!startupNoInlining(mode, env, execArgv)) return () => {};
+  setFlagsFromString('--no-turbo-inlining');
+  return restoreOnce(() => setFlagsFromString('--turbo-inlining'), maxMs);
+}
+
+/** `restore`, run once: by the returned function or after `maxMs`, whichever comes first. */
+function restoreOnce(restore: () => void, maxMs: number): () => void {
+  let done = false;
+  const end = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    restore();
+  };
+  const timer = setTimeout(end, maxMs);
+  timer.unref();
+  return end;
 }
 
 /**
@@ -44,14 +80,5 @@ export function optimizeLater(mode: string, maxMs = 2000, env: Record<string, st
   if (!startupNoOpt(mode, env, execArgv)) return () => {};
   const flags = optimizingCompilers(process.versions.v8);
   setFlagsFromString(flags.map((f) => `--no-${f}`).join(' '));
-  let done = false;
-  const end = (): void => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    setFlagsFromString(flags.map((f) => `--${f}`).join(' '));
-  };
-  const timer = setTimeout(end, maxMs);
-  timer.unref();
-  return end;
+  return restoreOnce(() => setFlagsFromString(flags.map((f) => `--${f}`).join(' ')), maxMs);
 }

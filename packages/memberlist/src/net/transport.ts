@@ -5,7 +5,7 @@
  * an errResp) — nothing is ever thrown out of a socket event handler.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, connect, isIPv6, type Server, type Socket } from 'node:net';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Address, EngineTransport } from '../engine/transport.js';
 import type { Message, PingMsg, PushPull } from '../engine/messages.js';
 import { decodePacket, encodePacket, type PacketEncodeOptions, type WireOptions } from '../wire/packet.js';
@@ -120,7 +120,9 @@ export class NetTransport implements EngineTransport {
         tcp.listen(opts.bindPort ?? 0, host, () => res());
       });
       const port = (tcp.address() as { port: number }).port;
-      const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+      // an IPv6 literal has a colon, a hostname or IPv4 literal none (net.isIPv6's regex costs ~5 ms
+      // to compile, a fresh worker's first use)
+      const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
       try {
         await new Promise<void>((res, rej) => {
           udp.once('error', rej);
