@@ -9,6 +9,7 @@ export { matchesSelector, validateSelector } from './labels.js';
 export { IpamConfigError, parsePools, poolCapacity, type ParsePoolsOptions } from './pool.js';
 export { Allocator, AllocationError, isPoolCompatible } from './allocator.js';
 export { RunSet } from './runs.js';
+export { parseV4Number } from './v4.js';
 export {
   type KubeServiceLike, ANNOTATION_PREFIX, LEGACY_ANNOTATION_PREFIX, Annotations, metallbAnnotation, deprecatedAnnotationsOf,
   serviceKey, sharingKeyOf, backendKeyOf, poolAnnotationOf, familyOfIPs, serviceFamilyOf, requestedIPsOf, requestedFamilyOf,

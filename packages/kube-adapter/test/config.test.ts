@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, parseCommunity } from '../src/config.js';
+import { tryParseIP } from '@lbkit/ipam';
+import { parseConfig, parseCommunity, poolForIP } from '../src/config.js';
 import { NS, node, pool, snap } from './helpers.js';
 import { bgpAd, errorsOf, peer } from './config-helpers.js';
 import type { BGPAdvertisement, BGPPeer, Community } from '../src/types.js';
@@ -62,6 +63,46 @@ describe('IPAddressPool parsing', () => {
       parseConfig(snap({ pools: [pool('p', ['10.0.0.0/24'], { serviceAllocation: { serviceSelectors: [{ matchExpressions: [{ key: 'a', operator: 'Foo', values: ['x'] }] }] } })] })),
     );
     expect(errs[0]).toBe('IPAddressPool metallb-system/p: spec.serviceAllocation.serviceSelectors[0]: invalid label selector: matchExpressions[0].operator: "Foo" is not a valid selector operator');
+  });
+});
+
+describe('poolForIP', () => {
+  it('finds the pool of an IP as a bigint comparison does, for IPv4 (number fast path) and IPv6 text', () => {
+    const cfgs = [
+      parseConfig(
+        snap({
+          pools: [
+            pool('a', ['10.1.2.0/24', '10.1.3.7/32']),
+            pool('b', ['10.2.0.0/16', '192.168.0.0/31', '172.16.0.0/12']),
+            pool('c', ['fd00:1::/64', '2001:db8::1/128', '::ffff:0:0/96']),
+          ],
+        }),
+      ),
+      parseConfig(snap({ pools: [pool('all', ['0.0.0.0/0']), pool('v6', ['::/0'])] })),
+    ];
+    // the reference: every CIDR of every pool in order, compared as bigints
+    const ref = (cfg: (typeof cfgs)[number], text: string): string | undefined => {
+      const p = tryParseIP(text);
+      if (!p) return undefined;
+      for (const pl of cfg.pools.values())
+        for (const c of pl.cidrs) {
+          const host = BigInt((c.family === 'ipv4' ? 32 : 128) - c.prefix);
+          if (c.family === p.family && p.value >> host === c.network >> host) return pl.name;
+        }
+      return undefined;
+    };
+    let seed = 11;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    const texts = ['10.1.2.9', '10.1.3.7', '10.1.3.8', '10.1.200.1', '10.2.9.9', '192.168.0.1', '192.168.0.2', '172.31.255.255', '172.32.0.0', '255.255.255.255', '0.0.0.0', ' 10.1.2.3 ', '\u00a010.1.2.3', '010.1.2.3', 'fd00:1::5', 'fd00:2::5', '2001:db8::1', '2001:db8::2', '::ffff:10.1.2.3', 'nonsense', ''];
+    for (let i = 0; i < 3000; i++) texts.push([10, 172, 192, rnd(256)][rnd(4)] + '.' + [1, 2, 16, 168, rnd(256)][rnd(5)] + '.' + rnd(256) + '.' + rnd(256));
+    let found = 0;
+    for (const cfg of cfgs)
+      for (const t of texts) {
+        const want = ref(cfg, t);
+        expect(poolForIP(cfg, t)?.name, JSON.stringify(t)).toBe(want);
+        if (want && cfg === cfgs[0]) found++;
+      }
+    expect(found).toBeGreaterThan(300); // the pools of the first config were hit, not only missed
   });
 });
 
