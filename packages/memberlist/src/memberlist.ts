@@ -188,6 +188,15 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   /** Failed (not left) nodes to ping for partition heal, oldest first. */
   private readonly former = new Map<string, FormerNode>();
   private readonly reconnecting = new Set<string>();
+  /**
+   * The gossip and reconnect loops sleep while they have nothing to do (no broadcast queued, no
+   * failed node to ping): an idle node is not woken 50 times a second (fast timings) to find an
+   * empty queue. Queueing a broadcast, or a node failing, wakes its loop within one interval, as
+   * memberlist's tickers would. Set once {@link start} has started the loops.
+   */
+  private loopsStarted = false;
+  private gossipTimer: TimerHandle | undefined;
+  private reconnectTimer: TimerHandle | undefined;
 
   constructor(opts: MemberlistOptions) {
     super();
@@ -224,9 +233,36 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.aliveNode(this.selfAlive(), true);
     const stagger = (ms: number) => Math.floor(this.random() * ms);
     this.after(stagger(this.timings.probeInterval), () => this.probeTick());
-    this.after(stagger(this.timings.gossipInterval), () => this.gossipTick());
+    const gossipIn = stagger(this.timings.gossipInterval);
     if (this.timings.pushPullInterval > 0) this.after(stagger(this.timings.pushPullInterval), () => this.pushPullTick());
-    if (this.timings.reconnectInterval > 0) this.after(stagger(this.timings.reconnectInterval), () => this.reconnectTick());
+    const reconnectIn = this.timings.reconnectInterval > 0 ? stagger(this.timings.reconnectInterval) : 0;
+    this.loopsStarted = true;
+    this.wakeGossip(gossipIn);
+    this.wakeReconnect(reconnectIn);
+  }
+
+  /** Runs the gossip loop `ms` from now, unless it is already due to run. */
+  private wakeGossip(ms = this.timings.gossipInterval): void {
+    if (!this.loopsStarted || !this.running || this.gossipTimer !== undefined) return;
+    this.gossipTimer = this.after(ms, () => {
+      this.gossipTimer = undefined;
+      this.gossipTick();
+    });
+  }
+
+  /** Runs the reconnect loop `ms` from now (when it is on), unless it is already due to run. */
+  private wakeReconnect(ms = this.timings.reconnectInterval): void {
+    if (!this.loopsStarted || !this.running || this.timings.reconnectInterval <= 0 || this.reconnectTimer !== undefined) return;
+    this.reconnectTimer = this.after(ms, () => {
+      this.reconnectTimer = undefined;
+      this.reconnectTick();
+    });
+  }
+
+  /** Queues a broadcast and wakes the gossip loop. */
+  private enqueueBroadcast(b: Parameters<BroadcastQueue<Message>['queue']>[0]): void {
+    this.broadcasts.queue(b);
+    this.wakeGossip();
   }
 
   /**
@@ -290,7 +326,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
         if (this.stopped) return resolve();
         sendDead();
       };
-      this.broadcasts.queue({ msg: { type: 'user', payload: intent }, size: intent.length + 1, finished: next });
+      this.enqueueBroadcast({ msg: { type: 'user', payload: intent }, size: intent.length + 1, finished: next });
       this.after(timeoutMs, next, true);
     });
   }
@@ -344,7 +380,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
    * is called once it was sent to its retransmit limit (true) or dropped from the queue (false).
    */
   broadcast(payload: Uint8Array, finished?: (sent: boolean) => void): void {
-    this.broadcasts.queue({ msg: { type: 'user', payload }, size: payload.length + 1, ...(finished ? { finished } : {}) });
+    this.enqueueBroadcast({ msg: { type: 'user', payload }, size: payload.length + 1, ...(finished ? { finished } : {}) });
   }
 
   /** The node named `name` in any state, or undefined. */
@@ -414,7 +450,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   }
 
   private queueBroadcast(name: string, msg: Message, finished?: (sent: boolean) => void): void {
-    this.broadcasts.queue({ name, msg, size: estimateSize(msg), ...(finished ? { finished } : {}) });
+    this.enqueueBroadcast({ name, msg, size: estimateSize(msg), ...(finished ? { finished } : {}) });
   }
 
   /** Picks up to k distinct random nodes passing `filter` (bounded random sampling, O(k) typical). */
@@ -801,7 +837,10 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     st.incarnation = d.incarnation;
     st.state = d.from === d.node ? NodeStateType.Left : NodeStateType.Dead;
     st.stateChange = this.clock.now();
-    if (st.state === NodeStateType.Dead && d.node !== this.name) this.former.set(d.node, { addr: st.addr, port: st.port, since: st.stateChange });
+    if (st.state === NodeStateType.Dead && d.node !== this.name) {
+      this.former.set(d.node, { addr: st.addr, port: st.port, since: st.stateChange });
+      this.wakeReconnect();
+    }
     else this.former.delete(d.node);
     if (d.node !== this.name) this.emit(st.state === NodeStateType.Left ? 'leave' : 'fail', snapshot(st));
   }
@@ -827,9 +866,9 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
    * also heals towards hashicorp/memberlist peers.
    */
   private reconnectTick(): void {
-    if (!this.running) return;
-    this.after(this.timings.reconnectInterval, () => this.reconnectTick());
-    if (this.former.size === 0 || this.leaving) return;
+    if (!this.running || this.former.size === 0) return; // asleep until a node fails
+    this.wakeReconnect();
+    if (this.leaving) return;
     const now = this.clock.now();
     let sent = 0;
     for (const [name, f] of [...this.former]) {
@@ -881,9 +920,8 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   }
 
   private gossipTick(): void {
-    if (!this.running) return;
-    this.after(this.timings.gossipInterval, () => this.gossipTick());
-    if (this.broadcasts.length === 0) return;
+    if (!this.running || this.broadcasts.length === 0) return; // asleep until a broadcast is queued
+    this.wakeGossip();
     const now = this.clock.now();
     const peers = this.kRandomNodes(this.timings.gossipNodes, (n) => this.gossipReaches(n, now));
     for (const p of peers) {
