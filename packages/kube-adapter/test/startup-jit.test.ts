@@ -42,14 +42,24 @@ describe('lbkitd start-up JIT setting', () => {
   });
 });
 
+/**
+ * Runs an ES module script in a new node (this Node version) with V8's natives syntax and `flags`;
+ * `$MOD` in it is the built startup-jit module. Returns its stdout once it exited with 0.
+ */
+async function runWithJit(script: string, flags: string[] = []): Promise<string> {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const mod = fileURLToPath(new URL('../dist/cli/startup-jit.js', import.meta.url));
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', ...flags, '--input-type=module', '-e', script.replaceAll('$MOD', JSON.stringify(mod))], { encoding: 'utf8', timeout: 60_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+
 describe('lbkitd start-up JIT setting in a real process (this Node version)', () => {
   it('hot code stays unoptimized while it is on, and is optimized again once it is turned off', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { fileURLToPath } = await import('node:url');
-    const mod = fileURLToPath(new URL('../dist/cli/startup-jit.js', import.meta.url));
     // %GetOptimizationStatus bit 4 (16) = optimized (TurboFan or Maglev), the same in Node 20, 22 and 24
     const script = `
-      const { optimizeLater } = await import(${JSON.stringify(mod)});
+      const { optimizeLater } = await import($MOD);
       function hot(a) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s; }
       const arr = Array.from({ length: 1000 }, (_, i) => i);
       const run = (n) => { let x = 0; for (let i = 0; i < n; i++) x += hot(arr); return x; };
@@ -60,19 +70,15 @@ describe('lbkitd start-up JIT setting in a real process (this Node version)', ()
       let after = 0;
       for (let k = 0; k < 200 && !after; k++) { run(500); after = %GetOptimizationStatus(hot) & 16; }
       console.log(JSON.stringify({ during, after }));`;
-    const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ during: 0, after: 16 });
+    const out = await runWithJit(script);
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ during: 0, after: 16 });
   });
 
   it('while inlining is off TurboFan optimizes a hot caller without inlining its callee; once it is back on, with it', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { fileURLToPath } = await import('node:url');
-    const mod = fileURLToPath(new URL('../dist/cli/startup-jit.js', import.meta.url));
     // fresh copies of the same two functions for each phase (new Function); V8's own inlining trace
     // says what TurboFan inlined; %GetOptimizationStatus bit 4 (16) says the caller was optimized
     const script = `
-      const { inlineLater } = await import(${JSON.stringify(mod)});
+      const { inlineLater } = await import($MOD);
       const make = () => new Function('const inner = (x) => x * 2 + 1; function outer(a) { let s = 0; for (let i = 0; i < a.length; i++) s += inner(a[i]); return s; } return outer;')();
       const arr = Array.from({ length: 1000 }, (_, i) => i);
       const phase = (name) => {
@@ -86,9 +92,7 @@ describe('lbkitd start-up JIT setting in a real process (this Node version)', ()
       end();
       end();
       phase('after');`;
-    const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--trace-turbo-inlining', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-    expect(r.status, r.stderr).toBe(0);
-    const [, during, after] = r.stdout.split(/^PHASE \w+$/m);
+    const [, during, after] = (await runWithJit(script, ['--trace-turbo-inlining'])).split(/^PHASE \w+$/m);
     expect(during).toContain('OPTIMIZED during 16');
     expect(after).toContain('OPTIMIZED after 16');
     expect(during).not.toMatch(/Inlining .*inner.* into .*outer/);
