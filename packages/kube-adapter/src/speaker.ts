@@ -573,7 +573,7 @@ export class Speaker {
       return;
     }
     const inp: L2DecisionInput = { myNode: this.opts.node, svc, ips: good, config, nodes, slices, members, ignoreExcludeLB: this.opts.ignoreExcludeLB ?? false };
-    if (!this.l2Memo?.fits(inp)) this.l2Memo = new L2ElectionMemo(inp);
+    if (!this.l2Memo?.fits(inp)) this.l2Memo = new L2ElectionMemo({ config, myNode: inp.myNode, nodes, members, ignoreExcludeLB: inp.ignoreExcludeLB ?? false });
     inp.memo = this.l2Memo;
     const d = shouldAnnounceL2(inp);
     this.decisions.set(key, { l2: d, bgp: bgpDecision });
