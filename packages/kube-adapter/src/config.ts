@@ -496,20 +496,18 @@ const poolLookup = new WeakMap<Config, { v4: PoolMatcher[]; other: (ip: string) 
 export function poolForIP(cfg: Config, ip: string): PoolConfig | undefined {
   let l = poolLookup.get(cfg);
   if (!l) {
-    const v4: PoolMatcher[] = [];
-    const v6: PoolMatcher[] = [];
+    const all: PoolMatcher[] = [];
     for (const pool of cfg.pools.values())
       for (const c of pool.cidrs) {
         if (c.family === 'ipv4') {
           const hostBits = 32 - c.prefix;
-          v4.push({ pool, v4: true, hostBits, net: hostBits === 32 ? 0 : Number(c.network) >>> hostBits });
+          all.push({ pool, v4: true, hostBits, net: hostBits === 32 ? 0 : Number(c.network) >>> hostBits });
         } else {
           const hostBits = BigInt(128 - c.prefix);
-          v6.push({ pool, v4: false, hostBits, net: c.network >> hostBits });
+          all.push({ pool, v4: false, hostBits, net: c.network >> hostBits });
         }
       }
-    const all = [...v4, ...v6];
-    l = { v4, other: boundedMemo(200_000, (a) => findPool(all, a)) };
+    l = { v4: all.filter((m) => m.v4), other: boundedMemo(200_000, (a) => findPool(all, a)) };
     poolLookup.set(cfg, l);
   }
   // dotted-quad IPv4 takes number arithmetic; other text (IPv6, about 5 µs to parse) is memoised

@@ -61,8 +61,17 @@ export function sortL2Candidates(ip: string, nodes: string[], scores: Map<string
 /** L2Advertisements that apply to the service (its pool, and service selectors). */
 export function l2AdsFor(cfg: Config, svc: Service, ips: string[]): L2AdConfig[] {
   const pool = ips.length ? poolForIP(cfg, ips[0]!) : undefined;
-  if (!pool) return [];
-  return cfg.l2Advertisements.filter((a) => a.pools.includes(pool.name) && matchAny(a.serviceSelectors, svc.metadata?.labels));
+  return pool ? selectingService(poolL2Ads(cfg, pool.name), svc) : [];
+}
+
+/** The L2Advertisements of a pool. */
+function poolL2Ads(cfg: Config, pool: string): L2AdConfig[] {
+  return cfg.l2Advertisements.filter((a) => a.pools.includes(pool));
+}
+
+/** Those of `ads` whose service selectors match the service (all of them when none has selectors). */
+function selectingService(ads: L2AdConfig[], svc: Service): L2AdConfig[] {
+  return ads.some((a) => a.serviceSelectors.length > 0) ? ads.filter((a) => matchAny(a.serviceSelectors, svc.metadata?.labels)) : ads;
 }
 
 function adCovers(ad: L2AdConfig, node: Node | undefined): boolean {
@@ -136,8 +145,8 @@ export class L2ElectionMemo {
     const pool = ips.length ? poolForIP(cfg, ips[0]!) : undefined;
     if (!pool) return [];
     let ads = this.poolAds.get(pool.name);
-    if (!ads) this.poolAds.set(pool.name, (ads = cfg.l2Advertisements.filter((a) => a.pools.includes(pool.name))));
-    return ads.some((a) => a.serviceSelectors.length > 0) ? ads.filter((a) => matchAny(a.serviceSelectors, svc.metadata?.labels)) : ads;
+    if (!ads) this.poolAds.set(pool.name, (ads = poolL2Ads(cfg, pool.name)));
+    return selectingService(ads, svc);
   }
 
   /** The group of an advertisement set, computed once per set. */

@@ -24,18 +24,24 @@ import { setFlagsFromString } from 'node:v8';
 /** How long after a speaker started its optimizing compilers are turned back on (ms). */
 export const OPTIMIZE_AFTER_START_MS = 1000;
 
+/**
+ * Whether a speaker's start-up change of V8 flags applies: not with `LBKITD_STARTUP_OPT=1`, nor when
+ * node was given one of `flags` itself (as `--flag` or `--no-flag`). Pure.
+ */
+function startupChange(flags: RegExp, mode: string, env: Record<string, string | undefined>, execArgv: readonly string[]): boolean {
+  if (mode !== 'speaker') return false;
+  if (execArgv.some((a) => flags.test(a))) return false;
+  return env.LBKITD_STARTUP_OPT !== '1';
+}
+
 /** Whether lbkitd should turn the optimizing compilers off during start-up (pure). */
 export function startupNoOpt(mode: string, env: Record<string, string | undefined>, execArgv: readonly string[]): boolean {
-  if (mode !== 'speaker') return false;
-  if (execArgv.some((a) => /^--(no-)?(opt|turbofan|maglev)\b/.test(a))) return false;
-  return env.LBKITD_STARTUP_OPT !== '1';
+  return startupChange(/^--(no-)?(opt|turbofan|maglev)\b/, mode, env, execArgv);
 }
 
 /** Whether lbkitd should compile without inlining while it parses its config (pure). */
 export function startupNoInlining(mode: string, env: Record<string, string | undefined>, execArgv: readonly string[]): boolean {
-  if (mode !== 'speaker') return false;
-  if (execArgv.some((a) => /^--(no-)?(opt|turbofan|turbo-inlining)\b/.test(a))) return false;
-  return env.LBKITD_STARTUP_OPT !== '1';
+  return startupChange(/^--(no-)?(opt|turbofan|turbo-inlining)\b/, mode, env, execArgv);
 }
 
 /**
