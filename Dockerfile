@@ -22,10 +22,11 @@ COPY packages/ packages/
 # npm ci runs afpacket's install script (node-gyp-build: prebuilt binary if shipped, else compile)
 RUN npm ci --no-audit --no-fund \
  && npx tsc -b packages/kube-adapter \
+ && node packages/kube-adapter/scripts/bundle-lbkitd.mjs \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf packages/*/src packages/*/test packages/*/bench packages/*/tsconfig*.json packages/*/dist/.tsbuildinfo \
+ && rm -rf packages/*/src packages/*/test packages/*/bench packages/kube-adapter/scripts packages/*/tsconfig*.json packages/*/dist/.tsbuildinfo \
       packages/afpacket/build/Release/obj.target packages/afpacket/build/Release/.deps \
- && node packages/kube-adapter/dist/cli/lbkitd.js --version
+ && node packages/kube-adapter/dist/bundle/lbkitd.js --version
 
 # ---- runtime: Node, the compiled packages and production dependencies only ----
 FROM ${NODE_IMAGE} AS runtime
@@ -40,11 +41,11 @@ COPY --from=build /src/packages ./packages
 # read-only: nothing is added at run time). Node 20 ignores the variable.
 ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
 RUN mkdir -m 1777 /app/.node-compile-cache \
- && node /app/packages/kube-adapter/dist/cli/lbkitd.js --version \
- && setpriv --reuid 65534 --regid 65534 --clear-groups node /app/packages/kube-adapter/dist/cli/lbkitd.js --version \
+ && node /app/packages/kube-adapter/dist/bundle/lbkitd.js --version \
+ && setpriv --reuid 65534 --regid 65534 --clear-groups node /app/packages/kube-adapter/dist/bundle/lbkitd.js --version \
  && chmod 0755 /app/.node-compile-cache
 # non-root by default (controller); the speaker's pod spec runs it as uid 0 with only NET_RAW added
 USER 65534:65534
 EXPOSE 7472 7946/tcp 7946/udp
-ENTRYPOINT ["node", "/app/packages/kube-adapter/dist/cli/lbkitd.js"]
+ENTRYPOINT ["node", "/app/packages/kube-adapter/dist/bundle/lbkitd.js"]
 CMD ["--help"]

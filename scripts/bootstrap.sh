@@ -46,3 +46,6 @@ fi
 
 echo "[bootstrap] tsc -b" >&2
 npx tsc -b >&2
+# the `lbkitd` bin and the image's entrypoint: the compiled daemon bundled (packages/kube-adapter/scripts/bundle-lbkitd.mjs)
+echo "[bootstrap] bundle lbkitd" >&2
+node packages/kube-adapter/scripts/bundle-lbkitd.mjs >&2

@@ -96,7 +96,7 @@ drop_old "$old_image" "$IMAGE"
 ctr="$(buildah from "$IMAGE")"; CTRS+=("$ctr")
 user="$(buildah inspect --type container --format '{{.OCIv1.Config.User}}' "$ctr")"
 [ "$user" = 65534:65534 ] || die "image user is '$user', expected 65534:65534"
-run() { buildah run --user "$user" "$ctr" -- node /app/packages/kube-adapter/dist/cli/lbkitd.js "$@"; }
+run() { buildah run --user "$user" "$ctr" -- node /app/packages/kube-adapter/dist/bundle/lbkitd.js "$@"; }
 got="$(run --version)"
 log "lbkitd --version: $got"
 case "$got" in *"$VERSION"*) ;; *) die "--version printed '$got', expected $VERSION" ;; esac

@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const yamlPath = join(root, 'examples', 'demo.yaml');
-const lbkitd = join(root, 'packages', 'kube-adapter', 'dist', 'cli', 'lbkitd.js');
+const lbkitd = join(root, 'packages', 'kube-adapter', 'dist', 'bundle', 'lbkitd.js');
 const say = (...a) => console.log('[demo]', ...a);
 
 if (!existsSync(lbkitd)) {

@@ -51,6 +51,7 @@ for (const p of packed) {
     if (bad.length) throw new Error(`should not ship ${bad.join(', ')}`);
     if (p.name === '@lbkit/kube-adapter' && !['manifests/crds.yaml', 'manifests/rbac.yaml'].every((f) => files.includes(f)))
       throw new Error('manifests/ (CRDs, RBAC) not packed');
+    if (p.name === '@lbkit/kube-adapter' && !files.includes('dist/bundle/lbkitd.js')) throw new Error('the lbkitd bin (dist/bundle/lbkitd.js) not packed');
     if (p.name === '@lbkit/afpacket' && !files.some((f) => /^prebuilds\/linux-x64\/node\.napi\.(glibc|musl)\.node$/.test(f)))
       throw new Error('no prebuilt binary under prebuilds/linux-x64/');
     const pj = JSON.parse(readFileSync(join(root, 'packages', p.name.replace('@lbkit/', ''), 'package.json'), 'utf8'));
@@ -115,6 +116,11 @@ check('@lbkit/kube-adapter works without its optional L2 packages', () => {
   const out = nodeRun(dir, `import { IpamAllocator, availableBackends } from '@lbkit/kube-adapter';
     const a = new IpamAllocator(); console.log(typeof a, JSON.stringify(await availableBackends()));`);
   if (!/"l2":false/.test(out)) throw new Error(out);
+  // the bundled bin keeps the L2 packages as imports (packages/kube-adapter/scripts/bundle-lbkitd.mjs): asked for
+  // the lbkit L2 backend, it says what to install instead of running with copies bundled in
+  writeFileSync(join(dir, 'node.yaml'), 'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n');
+  const r = spawnSync(join(dir, 'node_modules/.bin/lbkitd'), ['--config', 'node.yaml', '--node', 'n1', '--mode', 'speaker', '--l2-backend', 'lbkit', '--metrics-port', '0'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+  if (r.status === 0 || !/install the optional packages @lbkit\/arp @lbkit\/ndp @lbkit\/afpacket/.test(r.stderr)) throw new Error(`lbkitd --l2-backend lbkit without the L2 packages: exit ${r.status}\n${r.stderr}`.slice(0, 2000));
 });
 
 // 5. README examples

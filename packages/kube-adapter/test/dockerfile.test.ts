@@ -181,7 +181,9 @@ describe('Dockerfile', () => {
     const run = build!.body.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
     expect(run).toContain('npm ci');
     expect(run).toContain('npx tsc -b packages/kube-adapter');
-    expect(run).toContain('node packages/kube-adapter/dist/cli/lbkitd.js --version');
+    // the compiled daemon is bundled (scripts/bundle-lbkitd.mjs) before the dev dependencies (esbuild) are pruned
+    expect(run).toMatch(/npx tsc -b packages\/kube-adapter[^]*node packages\/kube-adapter\/scripts\/bundle-lbkitd\.mjs[^]*npm prune --omit=dev/);
+    expect(run).toContain('node packages/kube-adapter/dist/bundle/lbkitd.js --version');
     const ep = JSON.parse(runtime!.body.find((i) => i.op === 'ENTRYPOINT')!.args) as string[];
     expect(ep[0]).toBe('node');
     // /app/packages ← build:/src/packages ← context packages/
@@ -190,7 +192,7 @@ describe('Dockerfile', () => {
     const dest = join(workdir, pk.dest);
     expect(ep[1]!.startsWith(dest + '/')).toBe(true);
     const inRepo = join(ROOT, 'packages', relative(dest, ep[1]!));
-    expect(inRepo).toBe(join(ROOT, 'packages', 'kube-adapter', 'dist', 'cli', 'lbkitd.js'));
+    expect(inRepo).toBe(join(ROOT, 'packages', 'kube-adapter', 'dist', 'bundle', 'lbkitd.js'));
     const pkg = JSON.parse(readFileSync(join(ROOT, 'packages', 'kube-adapter', 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
     expect(join(ROOT, 'packages', 'kube-adapter', pkg.bin.lbkitd!)).toBe(inRepo);
     const v = spawnSync(process.execPath, [inRepo, '--version'], { encoding: 'utf8', timeout: 20_000 });

@@ -14,9 +14,13 @@ import { until as poll, type NotYet } from '../../../../test-utils/wait.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PKG = join(here, '..', '..');
-export const LBKITD = join(PKG, 'dist', 'cli', 'lbkitd.js');
+/** What ships as the `lbkitd` bin and the image's entrypoint: the compiled daemon, bundled. */
+export const LBKITD = join(PKG, 'dist', 'bundle', 'lbkitd.js');
 
-/** Builds dist when any src file is newer than lbkitd.js (tests spawn the built daemon). */
+/**
+ * Builds dist (tsc -b, then the lbkitd bundle) when any src file is newer than the bundle (tests
+ * spawn the built daemon).
+ */
 export function ensureBuilt(): void {
   const newest = (d: string): number => Math.max(0, ...readdirSync(d, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(d, e.name)) : statSync(join(d, e.name)).mtimeMs)));
   let built = 0;
@@ -45,7 +49,10 @@ export function ensureBuilt(): void {
     } catch {
       /* not built */
     }
-    if (newest(join(PKG, 'src')) > again) execFileSync('npx', ['tsc', '-b', PKG], { cwd: join(PKG, '..', '..'), stdio: 'inherit', timeout: 300_000 });
+    if (newest(join(PKG, 'src')) > again) {
+      execFileSync('npx', ['tsc', '-b', PKG], { cwd: join(PKG, '..', '..'), stdio: 'inherit', timeout: 300_000 });
+      execFileSync(process.execPath, [join(PKG, 'scripts', 'bundle-lbkitd.mjs')], { stdio: 'inherit', timeout: 120_000 });
+    }
   } finally {
     rmdirSync(lock);
   }
