@@ -116,8 +116,8 @@ check('@lbkit/kube-adapter works without its optional L2 packages', () => {
   const out = nodeRun(dir, `import { IpamAllocator, availableBackends } from '@lbkit/kube-adapter';
     const a = new IpamAllocator(); console.log(typeof a, JSON.stringify(await availableBackends()));`);
   if (!/"l2":false/.test(out)) throw new Error(out);
-  // the bundled bin keeps the L2 packages as imports (packages/kube-adapter/scripts/bundle-lbkitd.mjs): asked for
-  // the lbkit L2 backend, it says what to install instead of running with copies bundled in
+  // the bundled bin carries arp's and ndp's code but imports @lbkit/afpacket, the native addon
+  // (packages/kube-adapter/scripts/bundle-lbkitd.mjs): asked for the lbkit L2 backend, it says what to install
   writeFileSync(join(dir, 'node.yaml'), 'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n');
   const r = spawnSync(join(dir, 'node_modules/.bin/lbkitd'), ['--config', 'node.yaml', '--node', 'n1', '--mode', 'speaker', '--l2-backend', 'lbkit', '--metrics-port', '0'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
   if (r.status === 0 || !/install the optional packages @lbkit\/arp @lbkit\/ndp @lbkit\/afpacket/.test(r.stderr)) throw new Error(`lbkitd --l2-backend lbkit without the L2 packages: exit ${r.status}\n${r.stderr}`.slice(0, 2000));

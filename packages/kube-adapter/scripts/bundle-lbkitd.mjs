@@ -7,8 +7,8 @@
 //  - kept as imports (not bundled): packages loaded by path from their own folder (@lbkit/memberlist starts
 //    its worker from its dist/; @lbkit/afpacket loads its native addon, and is the optional L2 package whose
 //    absence gives importL2's "install the optional packages" error), and what is loaded lazily anyway
-//    (prom-client, ajv, @kubernetes/client-node, and koffi, which @lbkit/ndp requires at run time: it resolves
-//    from kube-adapter's folder up, as a hoisted dependency does);
+//    (prom-client, ajv, @kubernetes/client-node, and koffi, which @lbkit/bgp, bfd and ndp require at run time:
+//    from the bundle it resolves from kube-adapter's folder up, so kube-adapter depends on koffi itself);
 //  - bundled: kube-adapter, its hard dependencies (@lbkit/ipam, bgp, bfd, pino, js-yaml, eventemitter3) and
 //    the L2 protocol code of @lbkit/arp and @lbkit/ndp (in the L2 backend's chunk);
 //  - code splitting: the dynamic imports of one mode (the Kubernetes source, the BGP and L2 backends) stay
