@@ -14,6 +14,8 @@ arch="$(node -p 'process.arch')"
 cache=.lbkit-run/node
 mkdir -p "$cache"
 status=0
+# A verdict line, on stderr with the rest of the log and on stdout: the end of a CI log must say which Node failed.
+verdict() { echo "$1" >&2; echo "$1"; }
 # Fetches node-linux-$arch@$1 into $2, with 3 tries (a registry hiccup is not a test failure); the package is
 # unpacked beside $2 and moved into place only once its node runs, so a broken fetch never leaves a half tree.
 fetch() {
@@ -35,7 +37,8 @@ for major in "${majors[@]}"; do
   dir="$cache/$major"
   if [ ! -x "$dir/bin/node" ] && ! fetch "$major" "$dir"; then
     msg="[node-matrix] could not fetch node-linux-$arch@$major from the npm registry (3 tries): Node $major FAILED"
-    echo "$msg" >&2; [ "$fetch_only" = 1 ] || echo "$msg"
+    # --fetch prints only the binary's path on stdout
+    if [ "$fetch_only" = 1 ]; then echo "$msg" >&2; else verdict "$msg"; fi
     status=1
     continue
   fi
@@ -43,8 +46,7 @@ for major in "${majors[@]}"; do
   echo "[node-matrix] unit suite on Node $("$dir/bin/node" --version)" >&2
   # vitest's workers inherit the interpreter of the main process (process.execPath).
   if ! PATH="$PWD/$dir/bin:$PATH" "$dir/bin/node" node_modules/vitest/vitest.mjs run --project unit; then
-    # on stdout too: the end of a CI log must say which Node failed
-    echo "[node-matrix] unit suite FAILED on Node $major" >&2; echo "[node-matrix] unit suite FAILED on Node $major"
+    verdict "[node-matrix] unit suite FAILED on Node $major"
     status=1
   else
     echo "[node-matrix] unit suite passed on Node $major"
